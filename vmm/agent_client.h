@@ -1,0 +1,46 @@
+#ifndef CLOUDLET_VMM_AGENT_CLIENT_H_
+#define CLOUDLET_VMM_AGENT_CLIENT_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "agent.grpc.pb.h"
+
+namespace cloudlet::vmm {
+
+// A client of one agent (in a VM, or on the host in tests).
+// Thread-safe: one client may serve several calls at once.
+class AgentClient {
+ public:
+  // `target` is "127.0.0.1:PORT". Never blocks.
+  explicit AgentClient(const std::string& target);
+
+  // Polls Health with short per-attempt deadlines until it answers,
+  // `deadline` passes (DeadlineExceeded), or `still_worth_waiting` returns
+  // false (Unavailable: e.g. QEMU exited). Never a fixed sleep.
+  absl::Status WaitUntilHealthy(absl::Time deadline,
+                                const std::function<bool()>& still_worth_waiting);
+
+  // Runs Execute, calling `on_event` for every event as it arrives, on the
+  // calling thread. `context` lets another thread cancel (TryCancel) and
+  // carries the deadline. Returns the call's final status.
+  absl::Status Execute(grpc::ClientContext& context,
+                       const v1::ExecuteRequest& request,
+                       const std::function<void(const v1::ExecuteEvent&)>& on_event);
+
+  // Sends Signal with a short deadline.
+  absl::Status Signal(const std::string& run_id, int signal);
+
+ private:
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::WorkloadRunner::Stub> stub_;
+};
+
+}  // namespace cloudlet::vmm
+
+#endif  // CLOUDLET_VMM_AGENT_CLIENT_H_

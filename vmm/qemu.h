@@ -1,0 +1,69 @@
+#ifndef CLOUDLET_VMM_QEMU_H_
+#define CLOUDLET_VMM_QEMU_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace cloudlet::vmm {
+
+enum class Accel { kKvm, kTcg };
+
+// "kvm" / "tcg".
+const char* AccelName(Accel accel);
+
+// KVM when /dev/kvm can be opened read-write by this process, else TCG.
+Accel DetectAccel();
+
+// Everything that decides a QEMU command line.
+struct VmSpec {
+  std::filesystem::path kernel;
+  std::filesystem::path initramfs;
+  std::filesystem::path image;  // attached read-only as virtio-blk; optional
+  uint32_t memory_mib = 256;
+  uint32_t vcpus = 1;
+  Accel accel = Accel::kTcg;
+  uint16_t host_port = 0;       // loopback port forwarded to the agent
+  uint16_t guest_port = 5000;   // the agent's port inside the guest
+  std::string log_level = "info";
+  uint32_t tcg_tb_size_mib = 0;  // 0: QEMU's default
+  std::string extra_cmdline;     // appended to the kernel command line
+};
+
+// The QEMU argv for `spec`, argv[0] = "qemu-system-x86_64". Pure.
+std::vector<std::string> QemuCommand(const VmSpec& spec);
+
+// A running QEMU microVM. Owns the process (own process group,
+// PR_SET_PDEATHSIG), its console buffer and its runtime files; the
+// destructor kills and reaps QEMU and removes them. Thread-safe for the
+// const accessors; Start/destructor from one thread.
+class QemuProcess {
+ public:
+  // Starts QEMU for `spec`, choosing a free loopback host port (retrying
+  // when QEMU cannot bind it) unless spec.host_port is set. `runtime_dir`
+  // is where the VM's state lives (removed on destruction).
+  static absl::StatusOr<std::unique_ptr<QemuProcess>> Start(
+      VmSpec spec, const std::filesystem::path& runtime_dir);
+  virtual ~QemuProcess() = default;
+
+  // "127.0.0.1:PORT", the agent's gRPC address from the host.
+  virtual std::string agent_target() const = 0;
+  virtual const VmSpec& spec() const = 0;
+  virtual int pid() const = 0;
+  // Readable once QEMU has exited.
+  virtual int pidfd() const = 0;
+  virtual bool Exited() const = 0;
+  // The last `max_lines` lines of the guest's serial console.
+  virtual std::string ConsoleTail(size_t max_lines) const = 0;
+  // Kills QEMU now (idempotent); the destructor does it too.
+  virtual void Kill() = 0;
+};
+
+}  // namespace cloudlet::vmm
+
+#endif  // CLOUDLET_VMM_QEMU_H_
