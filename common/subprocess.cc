@@ -325,28 +325,37 @@ ExitStatus ChildProcess::KillGroupAndReap() {
 absl::StatusOr<CommandResult> RunCommand(
     SpawnOptions options, absl::Duration timeout,
     const std::function<void(absl::string_view line)>& on_line,
-    size_t output_cap) {
+    size_t output_cap, const std::function<bool()>& cancelled,
+    absl::Duration cancel_grace) {
   options.stdout_mode = StdioMode::kPipe;
   options.stderr_to_stdout = true;
   absl::StatusOr<ChildProcess> child = ChildProcess::Spawn(options);
   if (!child.ok()) return child.status();
 
   absl::Time deadline = absl::Now() + timeout;
+  std::optional<absl::Time> kill_at;  // set once cancelled
   CommandResult result;
   std::string pending_line;
   char buffer[16 * 1024];
   int out = child->stdout_pipe().get();
   while (true) {
-    absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) {
+    if (!kill_at && cancelled && cancelled()) {
+      // SIGTERM first: the command's own clean-up (traps) gets to run.
+      (void)child->SignalGroup(SIGTERM);
+      kill_at = absl::Now() + cancel_grace;
+    }
+    if (kill_at && absl::Now() >= *kill_at) break;
+    absl::Duration left = (kill_at ? *kill_at : deadline) - absl::Now();
+    if (!kill_at && left <= absl::ZeroDuration()) {
       child->Kill();
       return absl::DeadlineExceededError(absl::StrCat(
           options.argv[0], " did not finish within ",
           absl::FormatDuration(timeout), "; output ends: ", result.output));
     }
     pollfd pfd{.fd = out, .events = POLLIN, .revents = 0};
-    int ms = static_cast<int>(
-        std::min<int64_t>(absl::ToInt64Milliseconds(left) + 1, 1000));
+    int64_t max_ms = cancelled ? 100 : 1000;
+    int ms = static_cast<int>(std::clamp<int64_t>(
+        absl::ToInt64Milliseconds(left) + 1, 0, max_ms));
     if (::poll(&pfd, 1, ms) <= 0) continue;
     ssize_t n = ::read(out, buffer, sizeof(buffer));
     if (n < 0 && errno == EINTR) continue;
@@ -364,6 +373,12 @@ absl::StatusOr<CommandResult> RunCommand(
         pending_line.erase(0, newline + 1);
       }
     }
+  }
+  if (kill_at) {
+    (void)child->WaitFor(std::max(*kill_at - absl::Now(), absl::ZeroDuration()));
+    child->Kill();
+    return absl::CancelledError(absl::StrCat(
+        options.argv[0], " was cancelled; output ends: ", result.output));
   }
   if (on_line && !pending_line.empty()) on_line(pending_line);
   absl::StatusOr<ExitStatus> status =

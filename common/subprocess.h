@@ -116,11 +116,16 @@ struct CommandResult {
 // most `output_cap` bytes (the tail). `on_line` (optional) is called with
 // each complete output line as it arrives, on the calling thread.
 // DeadlineExceeded (and the process group killed) when it runs longer than
-// `timeout`.
+// `timeout`. `cancelled` (optional) is polled at least every 100 ms; once it
+// returns true the group gets SIGTERM (so that a script's clean-up traps
+// run), SIGKILL if it is still alive `cancel_grace` later, and the result is
+// Cancelled.
 absl::StatusOr<CommandResult> RunCommand(
     SpawnOptions options, absl::Duration timeout,
     const std::function<void(absl::string_view line)>& on_line = nullptr,
-    size_t output_cap = 64 * 1024);
+    size_t output_cap = 64 * 1024,
+    const std::function<bool()>& cancelled = nullptr,
+    absl::Duration cancel_grace = absl::Seconds(10));
 
 // Resolves `program` the way a shell would in `path_env` (a PATH value).
 // Returns it unchanged when it contains '/'. NotFound otherwise.

@@ -143,5 +143,31 @@ TEST(RunCommand, TimesOutAndKillsTheGroup) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
 }
 
+TEST(RunCommand, CancelSendsSigtermSoTheCommandCanCleanUp) {
+  absl::Time start = absl::Now();
+  std::vector<std::string> lines;
+  absl::StatusOr<CommandResult> result = RunCommand(
+      Shell("trap 'echo cleaned up; exit 1' TERM; echo started; "
+            "sleep 30 & wait"),
+      absl::Seconds(30),
+      [&](absl::string_view line) { lines.emplace_back(line); }, 64 * 1024,
+      [&] { return absl::Now() - start > absl::Milliseconds(300); });
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  EXPECT_EQ(lines, (std::vector<std::string>{"started", "cleaned up"}));
+}
+
+TEST(RunCommand, CancelKillsACommandThatIgnoresSigterm) {
+  absl::Time start = absl::Now();
+  bool ready = false;
+  absl::StatusOr<CommandResult> result = RunCommand(
+      Shell("trap '' TERM; echo ready; sleep 30"), absl::Seconds(30),
+      [&](absl::string_view line) { ready = ready || line == "ready"; }, 1024,
+      [&] { return ready; }, absl::Milliseconds(300));
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(300));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+}
+
 }  // namespace
 }  // namespace cloudlet
