@@ -1,0 +1,87 @@
+// cloudlet-api: the HTTP front of Cloudlet. Flags → ApiServer → wait for
+// SIGTERM/SIGINT or POST /shutdown → drain and exit 0.
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "api/server.h"
+#include "common/flags.h"
+#include "common/logging.h"
+#include "common/termination_signal.h"
+#include "spdlog/spdlog.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:3000",
+          "HOST:PORT to serve HTTP on (PORT 0 picks a free port)");
+ABSL_FLAG(std::string, vmm, "127.0.0.1:50051",
+          "HOST:PORT of cloudlet-vmm's gRPC service");
+ABSL_FLAG(uint64_t, max_body_bytes, 8 * 1024 * 1024,
+          "POST /run bodies over this size are refused with 413");
+ABSL_FLAG(absl::Duration, vmm_connect_timeout, absl::Seconds(1),
+          "how long a request waits for an unreachable VMM before 503");
+ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
+          "on shutdown, how long running streams may take to end");
+ABSL_FLAG(std::string, log_level, "info",
+          "trace, debug, info, warn, error or off");
+
+namespace {
+
+bool SplitHostPort(const std::string& text, std::string* host, int* port) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  *host = text.substr(0, colon);
+  return absl::SimpleAtoi(text.substr(colon + 1), port) && *port >= 0 &&
+         *port <= 65535;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  cloudlet::BlockTerminationSignals();
+  absl::SetProgramUsageMessage(
+      "cloudlet-api [--listen=127.0.0.1:3000] [--vmm=127.0.0.1:50051]\n"
+      "Serves POST /run (Server-Sent Events), POST /shutdown, GET /healthz.");
+  std::vector<std::string> args = cloudlet::NormalizeFlagNames(argc, argv);
+  std::vector<char*> pointers = cloudlet::ArgvPointers(args);
+  std::vector<char*> rest = absl::ParseCommandLine(
+      static_cast<int>(args.size()), pointers.data());
+  if (rest.size() > 1) {
+    std::cerr << "cloudlet-api: unexpected argument: " << rest[1] << "\n";
+    return 2;
+  }
+  if (absl::Status s =
+          cloudlet::InitLogging("cloudlet-api", absl::GetFlag(FLAGS_log_level));
+      !s.ok()) {
+    std::cerr << "cloudlet-api: " << s.message() << "\n";
+    return 2;
+  }
+
+  cloudlet::api::ApiServerOptions options;
+  if (!SplitHostPort(absl::GetFlag(FLAGS_listen), &options.host,
+                     &options.port)) {
+    std::cerr << "cloudlet-api: --listen: expected HOST:PORT, got \""
+              << absl::GetFlag(FLAGS_listen) << "\"\n";
+    return 2;
+  }
+  options.vmm.target = absl::GetFlag(FLAGS_vmm);
+  options.vmm.connect_timeout = absl::GetFlag(FLAGS_vmm_connect_timeout);
+  options.max_body_bytes = absl::GetFlag(FLAGS_max_body_bytes);
+  options.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
+
+  absl::StatusOr<std::unique_ptr<cloudlet::api::ApiServer>> server =
+      cloudlet::api::ApiServer::Start(options, [] {
+        cloudlet::RaiseTermination();
+      });
+  if (!server.ok()) {
+    spdlog::error("{}", std::string(server.status().message()));
+    return 1;
+  }
+  int signal_number = cloudlet::WaitForTerminationSignal();
+  spdlog::info("shutting down signal={}", signal_number);
+  (*server)->Stop();
+  return 0;
+}
