@@ -22,7 +22,10 @@ class AgentClient {
 
   // Polls Health with short per-attempt deadlines until it answers,
   // `deadline` passes (DeadlineExceeded), or `still_worth_waiting` returns
-  // false (Unavailable: e.g. QEMU exited). Never a fixed sleep.
+  // false (Unavailable: e.g. QEMU exited). Each attempt uses a fresh
+  // connection: QEMU's forwarded port accepts TCP before the guest listens
+  // and such a connection may stall, so only a gRPC answer counts. Never a
+  // fixed sleep.
   absl::Status WaitUntilHealthy(absl::Time deadline,
                                 const std::function<bool()>& still_worth_waiting);
 
@@ -36,7 +39,10 @@ class AgentClient {
   // Sends Signal with a short deadline.
   absl::Status Signal(const std::string& run_id, int signal);
 
+  const std::string& target() const { return target_; }
+
  private:
+  const std::string target_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::WorkloadRunner::Stub> stub_;
 };

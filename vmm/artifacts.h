@@ -4,9 +4,11 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "agent.pb.h"
 #include "vmm.pb.h"
 
@@ -37,31 +39,54 @@ struct ArtifactCacheOptions {
   std::filesystem::path agent_binary;
 };
 
+// The artifact names, in build order: "kernel", "initramfs", then
+// "image/<language>" for every language ("image/rust", ...).
+std::vector<std::string> AllArtifactNames();
+// "image/python" for PYTHON.
+std::string ImageArtifactName(v1::Language language);
+
 // Builds guest artifacts on first use and caches them under a key that
-// hashes all of their inputs. Thread-safe; safe across processes (a lock
-// file per artifact: two processes asking at once build once).
+// hashes all of their inputs (build script, kernel config fragment and
+// source package version, /init, busybox, the agent binary, the image's
+// package list and the apt index dates). Layout:
+//   <cache>/kernel-<key16>/bzImage, <cache>/initramfs-<key16>/initrd.cpio,
+//   <cache>/image-<lang>-<key16>/image.sqfs
+// Builds run in <cache>/tmp/ and are renamed into place; a lock file per
+// artifact and key (<cache>/locks/) makes two builders, threads or
+// processes, build once: the second waits, then finds the entry.
+// Thread-safe.
 class ArtifactCache {
  public:
   // InvalidArgument when source_dir lacks the build scripts or the agent
-  // binary is missing.
+  // binary is missing; Internal when the cache dir cannot be created.
   static absl::StatusOr<std::unique_ptr<ArtifactCache>> Open(
       ArtifactCacheOptions options);
   virtual ~ArtifactCache() = default;
 
   // Returns the kernel, the initramfs and `language`'s image, building what
   // is missing (reporting each step through `progress`). A warm-cache call
-  // costs a few stat()s. Cancelled when `cancelled` turns true while
-  // waiting (a build in progress continues for the next caller only if
-  // another caller waits for it, else it is stopped and leaves nothing);
-  // Internal/Unavailable with the build's output tail when a build fails,
-  // leaving no entry.
+  // costs a few stat()s (input hashes are memoized per process, keyed by
+  // the inputs' stat). `cancelled` is polled at least every 100 ms while
+  // waiting for another builder and while building: when it turns true the
+  // call returns Cancelled, and a build it was running is stopped and
+  // leaves nothing (a caller waiting on it then builds itself). A failed
+  // build leaves no entry and returns Internal with the tail of the build
+  // script's output.
   virtual absl::StatusOr<GuestArtifacts> Ensure(
       v1::Language language, const ProgressCallback& progress,
       const CancelledFn& cancelled) = 0;
 
-  // What is cached now: kernel, initramfs, image/<language> for every
-  // language.
+  // Ensures one artifact by name (see AllArtifactNames) and returns its
+  // file. InvalidArgument for an unknown name; otherwise as Ensure.
+  virtual absl::StatusOr<std::filesystem::path> EnsureArtifact(
+      absl::string_view name, const ProgressCallback& progress,
+      const CancelledFn& cancelled) = 0;
+
+  // What is cached now, one entry per AllArtifactNames() element, with the
+  // key its current inputs hash to. Never builds.
   virtual std::vector<v1::ArtifactState> List() const = 0;
+
+  virtual const std::filesystem::path& cache_dir() const = 0;
 
   static std::filesystem::path DefaultCacheDir();
 };

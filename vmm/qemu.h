@@ -31,9 +31,16 @@ struct VmSpec {
   uint16_t host_port = 0;       // loopback port forwarded to the agent
   uint16_t guest_port = 5000;   // the agent's port inside the guest
   std::string log_level = "info";
-  uint32_t tcg_tb_size_mib = 0;  // 0: QEMU's default
+  // TCG translation cache size; 0: QEMU's default (which costs host RSS:
+  // see bench/boot).
+  uint32_t tcg_tb_size_mib = 0;
   std::string extra_cmdline;     // appended to the kernel command line
+  std::string name;              // for logs, e.g. the run id; optional
 };
+
+// The guest kernel's command line for `spec` (console, reboot-on-halt,
+// cloudlet.port, cloudlet.log, extra_cmdline). Pure.
+std::string KernelCommandLine(const VmSpec& spec);
 
 // The QEMU argv for `spec`, argv[0] = "qemu-system-x86_64". Pure.
 std::vector<std::string> QemuCommand(const VmSpec& spec);
@@ -41,24 +48,35 @@ std::vector<std::string> QemuCommand(const VmSpec& spec);
 // A running QEMU microVM. Owns the process (own process group,
 // PR_SET_PDEATHSIG), its console buffer and its runtime files; the
 // destructor kills and reaps QEMU and removes them. Thread-safe for the
-// const accessors; Start/destructor from one thread.
+// const accessors and Kill; Start/destructor from one thread.
+//
+// PR_SET_PDEATHSIG ties QEMU's life to the thread that calls Start: start it
+// from a thread that outlives the VM (e.g. the run's own thread).
 class QemuProcess {
  public:
-  // Starts QEMU for `spec`, choosing a free loopback host port (retrying
-  // when QEMU cannot bind it) unless spec.host_port is set. `runtime_dir`
-  // is where the VM's state lives (removed on destruction).
+  // Starts QEMU for `spec` and returns once QEMU listens on the forwarded
+  // host port (the guest may still be booting: see
+  // AgentClient::WaitUntilHealthy). Chooses a free loopback host port,
+  // retrying with another one when QEMU cannot bind it, unless
+  // spec.host_port is set. The VM's files live in a fresh directory under
+  // `runtime_dir` ($TMPDIR when empty), removed on destruction.
+  // NotFound when qemu-system-x86_64 is missing; Internal with QEMU's
+  // output when it exits at start.
   static absl::StatusOr<std::unique_ptr<QemuProcess>> Start(
       VmSpec spec, const std::filesystem::path& runtime_dir);
   virtual ~QemuProcess() = default;
 
   // "127.0.0.1:PORT", the agent's gRPC address from the host.
   virtual std::string agent_target() const = 0;
+  // The spec it runs with, host_port filled in.
   virtual const VmSpec& spec() const = 0;
   virtual int pid() const = 0;
-  // Readable once QEMU has exited.
+  // Readable (POLLIN) once QEMU has exited; valid for the object's life.
   virtual int pidfd() const = 0;
   virtual bool Exited() const = 0;
-  // The last `max_lines` lines of the guest's serial console.
+  // The last `max_lines` lines of the guest's serial console and of QEMU's
+  // own messages, interleaved as they arrived (bounded: older output is
+  // dropped).
   virtual std::string ConsoleTail(size_t max_lines) const = 0;
   // Kills QEMU now (idempotent); the destructor does it too.
   virtual void Kill() = 0;

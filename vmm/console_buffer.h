@@ -1,0 +1,35 @@
+#ifndef CLOUDLET_VMM_CONSOLE_BUFFER_H_
+#define CLOUDLET_VMM_CONSOLE_BUFFER_H_
+
+#include <cstddef>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+
+namespace cloudlet::vmm {
+
+// The most recent output of a console: keeps at most `capacity` bytes (the
+// newest), however much is appended. Thread-safe.
+class ConsoleBuffer {
+ public:
+  explicit ConsoleBuffer(size_t capacity) : capacity_(capacity) {}
+
+  void Append(absl::string_view data);
+  // The last `max_lines` lines (a line cut by the capacity counts as one).
+  std::string Tail(size_t max_lines) const;
+  bool Contains(absl::string_view text) const;
+  // Bytes appended in all, including those dropped.
+  size_t total_bytes() const;
+
+ private:
+  const size_t capacity_;
+  mutable absl::Mutex mutex_;
+  std::string data_ ABSL_GUARDED_BY(mutex_);
+  size_t total_ ABSL_GUARDED_BY(mutex_) = 0;
+};
+
+}  // namespace cloudlet::vmm
+
+#endif  // CLOUDLET_VMM_CONSOLE_BUFFER_H_

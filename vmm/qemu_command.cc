@@ -1,0 +1,78 @@
+#include <fcntl.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "common/unique_fd.h"
+#include "vmm/qemu.h"
+
+namespace cloudlet::vmm {
+namespace {
+
+// QEMU's option parser splits on ','; a literal comma is written ",,".
+std::string QemuOptionValue(const std::filesystem::path& path) {
+  return absl::StrReplaceAll(path.string(), {{",", ",,"}});
+}
+
+}  // namespace
+
+const char* AccelName(Accel accel) {
+  return accel == Accel::kKvm ? "kvm" : "tcg";
+}
+
+Accel DetectAccel() {
+  UniqueFd kvm(::open("/dev/kvm", O_RDWR | O_CLOEXEC));
+  return kvm ? Accel::kKvm : Accel::kTcg;
+}
+
+std::string KernelCommandLine(const VmSpec& spec) {
+  // reboot=t + QEMU's -no-reboot: a guest reboot (how /init ends) makes
+  // QEMU exit; panic=-1 turns a panic into such a reboot.
+  std::string cmdline = absl::StrCat(
+      "console=ttyS0 reboot=t panic=-1 quiet cloudlet.port=", spec.guest_port,
+      " cloudlet.log=", spec.log_level);
+  if (!spec.extra_cmdline.empty()) absl::StrAppend(&cmdline, " ", spec.extra_cmdline);
+  return cmdline;
+}
+
+std::vector<std::string> QemuCommand(const VmSpec& spec) {
+  std::vector<std::string> argv = {
+      "qemu-system-x86_64",
+      // acpi=off: only then does QEMU put the virtio-mmio devices on the
+      // kernel command line, which the ACPI-less guest kernel needs.
+      "-M", "microvm,acpi=off",
+      "-nodefaults", "-no-user-config", "-nographic", "-no-reboot"};
+  if (spec.accel == Accel::kKvm) {
+    argv.insert(argv.end(), {"-accel", "kvm", "-cpu", "host"});
+  } else {
+    std::string accel = "tcg";
+    if (spec.tcg_tb_size_mib > 0) {
+      absl::StrAppend(&accel, ",tb-size=", spec.tcg_tb_size_mib);
+    }
+    argv.insert(argv.end(), {"-accel", accel, "-cpu", "max"});
+  }
+  argv.insert(argv.end(),
+              {"-m", absl::StrCat(spec.memory_mib), "-smp",
+               absl::StrCat(spec.vcpus), "-serial", "stdio", "-kernel",
+               spec.kernel.string(), "-initrd", spec.initramfs.string(),
+               "-append", KernelCommandLine(spec)});
+  if (!spec.image.empty()) {
+    argv.insert(argv.end(),
+                {"-drive",
+                 absl::StrCat("id=root,file=", QemuOptionValue(spec.image),
+                              ",format=raw,if=none,readonly=on"),
+                 "-device", "virtio-blk-device,drive=root"});
+  }
+  // restrict=on: the guest reaches nothing; only the forwarded port
+  // reaches the guest.
+  argv.insert(argv.end(),
+              {"-netdev",
+               absl::StrCat("user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:",
+                            spec.host_port, "-:", spec.guest_port),
+               "-device", "virtio-net-device,netdev=n0"});
+  return argv;
+}
+
+}  // namespace cloudlet::vmm

@@ -1,0 +1,142 @@
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "vmm/qemu.h"
+
+namespace cloudlet::vmm {
+namespace {
+
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+VmSpec Spec() {
+  VmSpec spec;
+  spec.kernel = "/cache/kernel-1/bzImage";
+  spec.initramfs = "/cache/initramfs-2/initrd.cpio";
+  spec.image = "/cache/image-python-3/image.sqfs";
+  spec.host_port = 41234;
+  return spec;
+}
+
+// The value following `option` in argv ("" when absent).
+std::string ValueOf(const std::vector<std::string>& argv,
+                    const std::string& option) {
+  auto it = std::find(argv.begin(), argv.end(), option);
+  if (it == argv.end() || it + 1 == argv.end()) return "";
+  return *(it + 1);
+}
+
+TEST(QemuCommand, StartsAMicrovmWithoutAcpiDefaultsOrReboot) {
+  std::vector<std::string> argv = QemuCommand(Spec());
+  EXPECT_EQ(argv[0], "qemu-system-x86_64");
+  EXPECT_EQ(ValueOf(argv, "-M"), "microvm,acpi=off");
+  EXPECT_THAT(argv, Contains("-nodefaults"));
+  EXPECT_THAT(argv, Contains("-no-user-config"));
+  EXPECT_THAT(argv, Contains("-nographic"));
+  EXPECT_THAT(argv, Contains("-no-reboot"));
+  EXPECT_EQ(ValueOf(argv, "-serial"), "stdio");
+}
+
+TEST(QemuCommand, UsesKvmWithHostCpu) {
+  VmSpec spec = Spec();
+  spec.accel = Accel::kKvm;
+  std::vector<std::string> argv = QemuCommand(spec);
+  EXPECT_EQ(ValueOf(argv, "-accel"), "kvm");
+  EXPECT_EQ(ValueOf(argv, "-cpu"), "host");
+}
+
+TEST(QemuCommand, UsesTcgWithMaxCpuWhenKvmUnavailable) {
+  VmSpec spec = Spec();
+  spec.accel = Accel::kTcg;
+  std::vector<std::string> argv = QemuCommand(spec);
+  EXPECT_EQ(ValueOf(argv, "-accel"), "tcg");
+  EXPECT_EQ(ValueOf(argv, "-cpu"), "max");
+}
+
+TEST(QemuCommand, SetsTheTcgTranslationCacheSizeWhenGiven) {
+  VmSpec spec = Spec();
+  spec.tcg_tb_size_mib = 32;
+  EXPECT_EQ(ValueOf(QemuCommand(spec), "-accel"), "tcg,tb-size=32");
+  spec.accel = Accel::kKvm;  // meaningless for KVM: left out
+  EXPECT_EQ(ValueOf(QemuCommand(spec), "-accel"), "kvm");
+}
+
+TEST(QemuCommand, PassesMemoryAndVcpus) {
+  VmSpec spec = Spec();
+  EXPECT_EQ(ValueOf(QemuCommand(spec), "-m"), "256");
+  EXPECT_EQ(ValueOf(QemuCommand(spec), "-smp"), "1");
+  spec.memory_mib = 1024;
+  spec.vcpus = 4;
+  EXPECT_EQ(ValueOf(QemuCommand(spec), "-m"), "1024");
+  EXPECT_EQ(ValueOf(QemuCommand(spec), "-smp"), "4");
+}
+
+TEST(QemuCommand, BootsTheGivenKernelAndInitramfs) {
+  std::vector<std::string> argv = QemuCommand(Spec());
+  EXPECT_EQ(ValueOf(argv, "-kernel"), "/cache/kernel-1/bzImage");
+  EXPECT_EQ(ValueOf(argv, "-initrd"), "/cache/initramfs-2/initrd.cpio");
+}
+
+TEST(QemuCommand, KernelCommandLineCarriesConsolePortAndLogLevel) {
+  VmSpec spec = Spec();
+  spec.guest_port = 6000;
+  spec.log_level = "debug";
+  spec.extra_cmdline = "cloudlet.mode=poweroff";
+  std::string cmdline = ValueOf(QemuCommand(spec), "-append");
+  EXPECT_THAT(cmdline, HasSubstr("console=ttyS0"));
+  EXPECT_THAT(cmdline, HasSubstr("reboot=t"));
+  EXPECT_THAT(cmdline, HasSubstr("panic=-1"));
+  EXPECT_THAT(cmdline, HasSubstr("cloudlet.port=6000"));
+  EXPECT_THAT(cmdline, HasSubstr("cloudlet.log=debug"));
+  EXPECT_TRUE(absl::EndsWith(cmdline, " cloudlet.mode=poweroff"));
+  EXPECT_EQ(cmdline, KernelCommandLine(spec));
+}
+
+TEST(QemuCommand, AttachesTheImageReadOnlyAsVirtioBlk) {
+  std::vector<std::string> argv = QemuCommand(Spec());
+  EXPECT_EQ(ValueOf(argv, "-drive"),
+            "id=root,file=/cache/image-python-3/image.sqfs,format=raw,"
+            "if=none,readonly=on");
+  EXPECT_EQ(ValueOf(argv, "-device"), "virtio-blk-device,drive=root");
+}
+
+TEST(QemuCommand, EscapesCommasInTheImagePath) {
+  VmSpec spec = Spec();
+  spec.image = "/tmp/a,b/image.sqfs";
+  EXPECT_THAT(ValueOf(QemuCommand(spec), "-drive"),
+              HasSubstr("file=/tmp/a,,b/image.sqfs,format=raw"));
+}
+
+TEST(QemuCommand, OmitsTheDriveWithoutImage) {
+  VmSpec spec = Spec();
+  spec.image.clear();
+  EXPECT_THAT(QemuCommand(spec), Not(Contains("-drive")));
+}
+
+TEST(QemuCommand, ForwardsALoopbackPortToTheAgentOnARestrictedNetwork) {
+  VmSpec spec = Spec();
+  spec.guest_port = 5000;
+  std::vector<std::string> argv = QemuCommand(spec);
+  EXPECT_EQ(ValueOf(argv, "-netdev"),
+            "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:41234-:5000");
+  EXPECT_THAT(argv, Contains("virtio-net-device,netdev=n0"));
+}
+
+TEST(QemuCommand, DefaultsAreOneVcpuAnd256Mib) {
+  VmSpec spec;
+  EXPECT_EQ(spec.vcpus, 1u);
+  EXPECT_EQ(spec.memory_mib, 256u);
+}
+
+TEST(Accel, NamesAreKvmAndTcg) {
+  EXPECT_STREQ(AccelName(Accel::kKvm), "kvm");
+  EXPECT_STREQ(AccelName(Accel::kTcg), "tcg");
+}
+
+}  // namespace
+}  // namespace cloudlet::vmm
