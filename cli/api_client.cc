@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
@@ -121,11 +122,20 @@ absl::Status Perform(CURL* easy, int interrupt_fd, absl::string_view url,
   return status;
 }
 
+// Sockets are opened close-on-exec: a child process started meanwhile (a
+// daemon, a workload) must not inherit the connection and keep it open after
+// this side closed it.
+curl_socket_t OpenCloexecSocket(void*, curlsocktype, curl_sockaddr* address) {
+  return ::socket(address->family, address->socktype | SOCK_CLOEXEC,
+                  address->protocol);
+}
+
 std::unique_ptr<CURL, EasyDeleter> NewEasy(const std::string& url) {
   std::unique_ptr<CURL, EasyDeleter> easy(curl_easy_init());
   if (easy == nullptr) return easy;
   curl_easy_setopt(easy.get(), CURLOPT_URL, url.c_str());
   curl_easy_setopt(easy.get(), CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy.get(), CURLOPT_OPENSOCKETFUNCTION, &OpenCloexecSocket);
   curl_easy_setopt(easy.get(), CURLOPT_CONNECTTIMEOUT_MS, 3000L);
   curl_easy_setopt(easy.get(), CURLOPT_TCP_NODELAY, 1L);
   // The API is local or explicitly configured: never through a proxy from

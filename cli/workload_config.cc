@@ -200,6 +200,9 @@ absl::Status ApplyTimeout(const toml::node& node, v1::Workload& workload,
   if (timeout <= absl::ZeroDuration()) {
     return errors.At(node.source(), "run.timeout", "must be positive");
   }
+  if (timeout > absl::Hours(24)) {
+    return errors.At(node.source(), "run.timeout", "must be at most 24h");
+  }
   int64_t ms = absl::ToInt64Milliseconds(timeout);
   workload.mutable_timeout()->set_seconds(ms / 1000);
   workload.mutable_timeout()->set_nanos(static_cast<int32_t>(ms % 1000) *

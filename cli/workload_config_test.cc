@@ -124,6 +124,8 @@ TEST_F(WorkloadConfigTest, ErrorsNameFileLineAndKey) {
        ":5: run.timeout: not a duration: \"soon\""},
       {"language = \"shell\"\n" + ok_build + "[run]\ntimeout = -1\n",
        ":5: run.timeout: must be positive"},
+      {"language = \"shell\"\n" + ok_build + "[run]\ntimeout = 9999999999\n",
+       ":5: run.timeout: must be at most 24h"},
       {"language = \"shell\"\n" + ok_build + "[run]\nstdin-path = \"in\"\n",
        ":5: run.stdin-path: no such file: "},
       {"language = \"shell\"\n" + ok_build + "[run]\nenv = { A = 1 }\n",

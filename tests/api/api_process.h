@@ -1,0 +1,38 @@
+#ifndef CLOUDLET_TESTS_API_API_PROCESS_H_
+#define CLOUDLET_TESTS_API_API_PROCESS_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/subprocess.h"
+
+namespace cloudlet::testing {
+
+// A real cloudlet-api process on a free loopback port, for tests. Its log
+// goes to the test's stderr. Destroying it kills it.
+class ApiProcess {
+ public:
+  // Starts `binary` with --listen on a free port and --vmm=`vmm_address`
+  // plus `extra_flags`, and waits (polling, 10 s at most) until it answers
+  // HTTP. Retries with another port if the first one was taken meanwhile.
+  static absl::StatusOr<std::unique_ptr<ApiProcess>> Start(
+      const std::string& binary, const std::string& vmm_address,
+      const std::vector<std::string>& extra_flags = {});
+
+  int port() const { return port_; }
+  std::string url() const;
+  ChildProcess& process() { return process_; }
+
+ private:
+  ApiProcess(ChildProcess process, int port)
+      : process_(std::move(process)), port_(port) {}
+
+  ChildProcess process_;
+  int port_;
+};
+
+}  // namespace cloudlet::testing
+
+#endif  // CLOUDLET_TESTS_API_API_PROCESS_H_
