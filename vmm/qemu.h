@@ -60,6 +60,7 @@ class QemuProcess {
   // retrying with another one when QEMU cannot bind it, unless
   // spec.host_port is set. The VM's files live in a fresh directory under
   // `runtime_dir` ($TMPDIR when empty), removed on destruction.
+  // FailedPrecondition when the kernel, initramfs or image is not a file;
   // NotFound when qemu-system-x86_64 is missing; Internal with QEMU's
   // output when it exits at start.
   static absl::StatusOr<std::unique_ptr<QemuProcess>> Start(

@@ -172,6 +172,17 @@ class QemuProcessImpl : public QemuProcess {
 
 absl::StatusOr<std::unique_ptr<QemuProcess>> QemuProcess::Start(
     VmSpec spec, const std::filesystem::path& runtime_dir) {
+  for (const auto& [what, path] :
+       {std::pair<const char*, const std::filesystem::path&>{"kernel",
+                                                             spec.kernel},
+        {"initramfs", spec.initramfs}, {"image", spec.image}}) {
+    if (what == std::string("image") && path.empty()) continue;
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(path, error)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the guest ", what, " is not a file: ", path.string()));
+    }
+  }
   if (!runtime_dir.empty()) {
     std::error_code error;
     std::filesystem::create_directories(runtime_dir, error);
