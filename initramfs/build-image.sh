@@ -55,6 +55,7 @@ include="$(
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/cloudlet-image.XXXXXX")"
 readonly WORK
+chmod 0755 "${WORK}" # apt's _apt user downloads into it
 cleanup() {
   # An interrupted root-mode mmdebstrap may leave its chroot's mounts behind:
   # unmount them before removing anything, deepest first.
@@ -76,6 +77,7 @@ readonly LOG="${WORK}/build.log"
 mmdebstrap_args=(
   --variant=essential
   --format=tar
+  --dpkgopt=force-unsafe-io # no fsync per file: the tree is thrown away
   --dpkgopt='path-exclude=/usr/share/doc/*'
   --dpkgopt='path-include=/usr/share/doc/*/copyright'
   --dpkgopt='path-exclude=/usr/share/man/*'
@@ -86,6 +88,9 @@ mmdebstrap_args=(
   --customize-hook='echo cloudlet >"$1/etc/hostname"'
   --customize-hook='printf "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" >"$1/etc/hosts"'
   --customize-hook='rm -f "$1"/var/cache/debconf/*-old "$1"/var/lib/dpkg/*-old'
+  # what the essential set unpacked before the path excludes were in place
+  --customize-hook='find "$1/usr/share/doc" -mindepth 2 ! -type d ! -name copyright -delete'
+  --customize-hook='find "$1/usr/share/doc" -mindepth 1 -depth -type d -empty -delete'
 )
 [[ -z "${include}" ]] || mmdebstrap_args+=("--include=${include}")
 positional=("${SUITE}" -)
