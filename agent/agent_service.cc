@@ -1,0 +1,73 @@
+#include "agent/agent_service.h"
+
+#include "agent/event_sink.h"
+#include "common/grpc_status.h"
+#include "spdlog/spdlog.h"
+
+namespace cloudlet::agent {
+namespace {
+
+// Events go to the call's stream; the call's cancellation is the
+// receiver going away.
+class StreamSink final : public EventSink {
+ public:
+  StreamSink(grpc::ServerContext& context,
+             grpc::ServerWriter<v1::ExecuteEvent>& writer)
+      : context_(context), writer_(writer) {}
+
+  bool Send(const v1::ExecuteEvent& event) override {
+    return writer_.Write(event);
+  }
+  bool ReceiverGone() override { return context_.IsCancelled(); }
+
+ private:
+  grpc::ServerContext& context_;
+  grpc::ServerWriter<v1::ExecuteEvent>& writer_;
+};
+
+}  // namespace
+
+grpc::Status AgentService::Execute(
+    grpc::ServerContext* context, const v1::ExecuteRequest* request,
+    grpc::ServerWriter<v1::ExecuteEvent>* writer) {
+  absl::StatusOr<PreparedRun> run = executor_.Prepare(*request);
+  if (!run.ok()) {
+    spdlog::info("run={} event=rejected code={} message=\"{}\"",
+                 request->run_id(),
+                 absl::StatusCodeToString(run.status().code()),
+                 std::string(run.status().message()));
+    return ToGrpcStatus(run.status());
+  }
+  absl::StatusOr<RunRegistry::Registration> registration =
+      registry_.Register(run->request.run_id());
+  if (!registration.ok()) {
+    spdlog::info("run={} event=rejected code={} message=\"{}\"",
+                 run->request.run_id(),
+                 absl::StatusCodeToString(registration.status().code()),
+                 std::string(registration.status().message()));
+    return ToGrpcStatus(registration.status());
+  }
+  StreamSink sink(*context, *writer);
+  executor_.Run(*run, registration->control(), sink);
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentService::Signal(grpc::ServerContext* context,
+                                  const v1::SignalRequest* request,
+                                  v1::SignalResponse* response) {
+  absl::Status status = registry_.Signal(request->run_id(), request->signal());
+  spdlog::info("run={} event=signal signal={} result={}", request->run_id(),
+               request->signal(), absl::StatusCodeToString(status.code()));
+  return ToGrpcStatus(status);
+}
+
+grpc::Status AgentService::Health(grpc::ServerContext* context,
+                                  const v1::AgentHealthRequest* request,
+                                  v1::AgentHealthResponse* response) {
+  response->set_serving(registry_.accepting());
+  response->set_version(CLOUDLET_VERSION);
+  response->set_active_runs(static_cast<uint32_t>(registry_.active_runs()));
+  return grpc::Status::OK;
+}
+
+}  // namespace cloudlet::agent

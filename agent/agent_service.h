@@ -1,0 +1,37 @@
+#ifndef CLOUDLET_AGENT_AGENT_SERVICE_H_
+#define CLOUDLET_AGENT_AGENT_SERVICE_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include "agent.grpc.pb.h"
+#include "agent/executor.h"
+#include "agent/run_registry.h"
+
+namespace cloudlet::agent {
+
+// The gRPC adapter of WorkloadRunner: requests in, Executor and
+// RunRegistry calls, events out. Each Execute runs on the gRPC thread that
+// called it. Thread-safe; `executor` and `registry` must outlive it.
+class AgentService final : public v1::WorkloadRunner::Service {
+ public:
+  AgentService(const Executor& executor, RunRegistry& registry)
+      : executor_(executor), registry_(registry) {}
+
+  grpc::Status Execute(grpc::ServerContext* context,
+                       const v1::ExecuteRequest* request,
+                       grpc::ServerWriter<v1::ExecuteEvent>* writer) override;
+  grpc::Status Signal(grpc::ServerContext* context,
+                      const v1::SignalRequest* request,
+                      v1::SignalResponse* response) override;
+  grpc::Status Health(grpc::ServerContext* context,
+                      const v1::AgentHealthRequest* request,
+                      v1::AgentHealthResponse* response) override;
+
+ private:
+  const Executor& executor_;
+  RunRegistry& registry_;
+};
+
+}  // namespace cloudlet::agent
+
+#endif  // CLOUDLET_AGENT_AGENT_SERVICE_H_

@@ -1,0 +1,72 @@
+#ifndef CLOUDLET_AGENT_EXECUTOR_H_
+#define CLOUDLET_AGENT_EXECUTOR_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "agent.pb.h"
+#include "agent/event_sink.h"
+#include "agent/languages.h"
+#include "agent/request_validation.h"
+#include "agent/run_control.h"
+
+namespace cloudlet::agent {
+
+struct ExecutorOptions {
+  // Each run gets a private directory under this one, removed afterwards.
+  std::filesystem::path work_root = "/tmp";
+  // Timeout when the workload gives none, and the most it may ask for.
+  absl::Duration default_timeout = absl::Minutes(5);
+  absl::Duration max_timeout = absl::Minutes(30);
+  // Output cap (stdout + stderr of build and run); a workload may ask for
+  // less, never for more.
+  uint64_t output_limit_bytes = 16 << 20;
+  RequestLimits request_limits;
+  // The environment every run starts from ("KEY=VALUE"), normally the
+  // agent's own; the language's defaults and the workload's env go on top.
+  std::vector<std::string> base_env;
+};
+
+// A checked request, ready to run: what Executor::Prepare returns.
+struct PreparedRun {
+  v1::ExecuteRequest request;  // run_id filled in
+  LanguagePlan plan;
+  std::vector<std::string> env;  // the processes' whole environment
+  absl::Duration timeout;
+  uint64_t output_limit_bytes = 0;
+  bool build = false;  // whether the build stage runs
+  bool run = false;    // whether the run stage runs
+};
+
+// Runs workloads: private work dir, files, build, run, events. Holds only
+// its options, so one Executor serves any number of concurrent runs, each
+// on its caller's thread.
+class Executor {
+ public:
+  explicit Executor(ExecutorOptions options);
+
+  const ExecutorOptions& options() const { return options_; }
+
+  // Checks `request` and that its toolchain is installed; starts nothing.
+  // InvalidArgument for a bad request, FailedPrecondition naming the
+  // missing program. Fills in a fresh run id when the request has none.
+  absl::StatusOr<PreparedRun> Prepare(v1::ExecuteRequest request) const;
+
+  // Runs `run` to its end on the calling thread: sends Accepted, stage
+  // changes, output chunks and finally the Result (also returned) to
+  // `sink`. Never fails: problems end up in the Result (FAILED with a
+  // reason). The work dir and every process are gone when it returns.
+  v1::Result Run(const PreparedRun& run, RunControl& control,
+                 EventSink& sink) const;
+
+ private:
+  ExecutorOptions options_;
+};
+
+}  // namespace cloudlet::agent
+
+#endif  // CLOUDLET_AGENT_EXECUTOR_H_
