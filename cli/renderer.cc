@@ -176,6 +176,7 @@ void Renderer::OnOutput(const v1::OutputChunk& chunk) {
     }
     ClearProgress();
     err_(data);
+    if (!data.empty()) at_line_start_ = data.back() == '\n';
     return;
   }
   ClearProgress();
@@ -184,6 +185,7 @@ void Renderer::OnOutput(const v1::OutputChunk& chunk) {
   } else {
     out_(data);
   }
+  if (!data.empty()) at_line_start_ = data.back() == '\n';
 }
 
 void Renderer::OnResult(const v1::Result& result) {
@@ -193,6 +195,10 @@ void Renderer::OnResult(const v1::Result& result) {
 
 void Renderer::Status(absl::string_view text, absl::string_view colour) {
   ClearProgress();
+  if (options_.stderr_is_tty && !at_line_start_) {
+    err_("\n");
+    at_line_start_ = true;
+  }
   if (options_.stderr_is_tty) {
     err_(absl::StrCat(colour, "==> ", kReset, kBold, text, kReset, "\n"));
   } else {
@@ -206,6 +212,10 @@ void Renderer::Note(absl::string_view text) {
 
 void Renderer::PrintError(absl::string_view message) {
   ClearProgress();
+  if (options_.stderr_is_tty && !at_line_start_) {
+    err_("\n");
+    at_line_start_ = true;
+  }
   if (options_.stderr_is_tty) {
     err_(absl::StrCat(kRed, "cloudlet: ", kReset, message, "\n"));
   } else {

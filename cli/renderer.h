@@ -84,6 +84,10 @@ class Renderer {
   std::string progress_text_;  // the progress line shown, if any
   absl::Time progress_since_;
   bool progress_shown_ = false;
+  // Whether the terminal's cursor is at the start of a line, as far as the
+  // workload's and the compiler's output tell: a status line after output
+  // without a final newline starts on a line of its own.
+  bool at_line_start_ = true;
 };
 
 }  // namespace cloudlet::cli

@@ -13,12 +13,15 @@ namespace {
 // Long enough for a Health answer from a busy TCG guest, short enough that a
 // connection which stalled before the guest listened is given up quickly.
 constexpr absl::Duration kHealthAttemptTimeout = absl::Milliseconds(1000);
+constexpr absl::Duration kMaxHealthAttemptTimeout = absl::Seconds(5);
 constexpr absl::Duration kSignalTimeout = absl::Seconds(5);
 
 grpc::ChannelArguments ChannelArgs(bool private_connection) {
   grpc::ChannelArguments args;
-  // The agent is local: reconnect quickly instead of gRPC's 1 s..120 s.
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  // The agent is local: after a lost connection, retry quickly instead of
+  // after gRPC's 1 s..120 s. (GRPC_ARG_MIN_RECONNECT_BACKOFF_MS is left
+  // alone: gRPC also takes it as the connect timeout, and a busy TCG guest
+  // may need seconds to send its first HTTP/2 frame.)
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
@@ -44,12 +47,18 @@ void SetDeadline(grpc::ClientContext& context, absl::Time deadline) {
 
 AgentClient::AgentClient(const std::string& target)
     : target_(target),
-      channel_(MakeChannel(target, /*private_connection=*/false)),
-      stub_(v1::WorkloadRunner::NewStub(channel_)) {}
+      stub_(v1::WorkloadRunner::NewStub(
+          MakeChannel(target, /*private_connection=*/true))) {}
+
+std::shared_ptr<v1::WorkloadRunner::Stub> AgentClient::stub() const {
+  absl::MutexLock lock(&mutex_);
+  return stub_;
+}
 
 absl::Status AgentClient::WaitUntilHealthy(
     absl::Time deadline, const std::function<bool()>& still_worth_waiting) {
   absl::Duration pause = absl::Milliseconds(20);
+  absl::Duration attempt_timeout = kHealthAttemptTimeout;
   grpc::Status last;
   for (int attempt = 1;; ++attempt) {
     if (still_worth_waiting && !still_worth_waiting()) {
@@ -65,17 +74,26 @@ absl::Status AgentClient::WaitUntilHealthy(
     }
     // A fresh channel per attempt: its connection is new, not one that
     // stalled in QEMU's slirp before the guest listened.
-    auto channel = MakeChannel(target_, /*private_connection=*/true);
-    auto stub = v1::WorkloadRunner::NewStub(channel);
+    std::shared_ptr<v1::WorkloadRunner::Stub> stub =
+        v1::WorkloadRunner::NewStub(
+            MakeChannel(target_, /*private_connection=*/true));
     grpc::ClientContext context;
-    SetDeadline(context, std::min(deadline, now + kHealthAttemptTimeout));
+    SetDeadline(context, std::min(deadline, now + attempt_timeout));
     context.set_wait_for_ready(true);
     v1::AgentHealthRequest request;
     v1::AgentHealthResponse response;
     last = stub->Health(&context, request, &response);
     if (last.ok()) {
       spdlog::debug("agent={} event=healthy attempts={}", target_, attempt);
+      // The connection that answered serves the calls that follow.
+      absl::MutexLock lock(&mutex_);
+      stub_ = std::move(stub);
       return absl::OkStatus();
+    }
+    if (last.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      // Maybe a stalled connection, maybe a guest too busy to answer in
+      // time: give the next attempt longer.
+      attempt_timeout = std::min(attempt_timeout * 3 / 2, kMaxHealthAttemptTimeout);
     }
     // Failures that the wait-for-ready call returned at once (e.g. a reset
     // connection) get a short pause before the next attempt.
@@ -91,7 +109,7 @@ absl::Status AgentClient::Execute(
     grpc::ClientContext& context, const v1::ExecuteRequest& request,
     const std::function<void(const v1::ExecuteEvent&)>& on_event) {
   std::unique_ptr<grpc::ClientReader<v1::ExecuteEvent>> reader =
-      stub_->Execute(&context, request);
+      stub()->Execute(&context, request);
   v1::ExecuteEvent event;
   while (reader->Read(&event)) {
     if (on_event) on_event(event);
@@ -106,7 +124,7 @@ absl::Status AgentClient::Signal(const std::string& run_id, int signal) {
   request.set_run_id(run_id);
   request.set_signal(signal);
   v1::SignalResponse response;
-  return FromGrpcStatus(stub_->Signal(&context, request, &response));
+  return FromGrpcStatus(stub()->Signal(&context, request, &response));
 }
 
 }  // namespace cloudlet::vmm

@@ -7,7 +7,9 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "agent.grpc.pb.h"
 
@@ -25,7 +27,8 @@ class AgentClient {
   // false (Unavailable: e.g. QEMU exited). Each attempt uses a fresh
   // connection: QEMU's forwarded port accepts TCP before the guest listens
   // and such a connection may stall, so only a gRPC answer counts. Never a
-  // fixed sleep.
+  // fixed sleep. The connection that answered then serves Execute and
+  // Signal.
   absl::Status WaitUntilHealthy(absl::Time deadline,
                                 const std::function<bool()>& still_worth_waiting);
 
@@ -42,9 +45,11 @@ class AgentClient {
   const std::string& target() const { return target_; }
 
  private:
+  std::shared_ptr<v1::WorkloadRunner::Stub> stub() const;
+
   const std::string target_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::WorkloadRunner::Stub> stub_;
+  mutable absl::Mutex mutex_;
+  std::shared_ptr<v1::WorkloadRunner::Stub> stub_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace cloudlet::vmm

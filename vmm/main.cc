@@ -1,0 +1,228 @@
+// cloudlet-vmm: runs each workload in its own microVM and streams it back.
+// Flags -> VmmServer -> wait for SIGTERM or a Shutdown RPC -> graceful stop.
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "common/flags.h"
+#include "common/logging.h"
+#include "common/termination_signal.h"
+#include "spdlog/spdlog.h"
+#include "vmm/artifacts.h"
+#include "vmm/artifacts_command.h"
+#include "vmm/qemu.h"
+#include "vmm/runtime_state.h"
+#include "vmm/server.h"
+#include "vmm/vm_provider.h"
+
+#ifndef CLOUDLET_DEFAULT_SOURCE_DIR
+#define CLOUDLET_DEFAULT_SOURCE_DIR ""
+#endif
+#ifndef CLOUDLET_DEFAULT_AGENT_BINARY
+#define CLOUDLET_DEFAULT_AGENT_BINARY ""
+#endif
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "HOST:PORT to serve VmmService on (port 0 picks a free one)");
+ABSL_FLAG(std::string, port_file, "",
+          "if set, the bound port is written to this file once serving");
+ABSL_FLAG(std::string, log_level, "info",
+          "trace, debug, info, warn, error or off");
+ABSL_FLAG(std::string, accel, "auto",
+          "auto (KVM when /dev/kvm is usable, else TCG), kvm or tcg");
+ABSL_FLAG(std::string, cache_dir, "",
+          "guest artifact cache (default ${CLOUDLET_CACHE_DIR:-"
+          "${XDG_CACHE_HOME:-$HOME/.cache}/cloudlet})");
+ABSL_FLAG(std::string, source_dir, CLOUDLET_DEFAULT_SOURCE_DIR,
+          "checkout holding kernel/ and initramfs/ (the artifact build "
+          "scripts)");
+ABSL_FLAG(std::string, agent_binary, CLOUDLET_DEFAULT_AGENT_BINARY,
+          "the statically linked cloudlet-agent put into the initramfs");
+ABSL_FLAG(std::string, runtime_dir, "",
+          "where VM state lives (default ${XDG_RUNTIME_DIR:-/tmp}/"
+          "cloudlet-vmm-$UID); stale state there is removed at start");
+ABSL_FLAG(int32_t, max_vms, 0,
+          "runs holding a VM at once (0: the number of cores)");
+ABSL_FLAG(int32_t, max_queue, 16,
+          "runs that may wait for a VM; beyond, RESOURCE_EXHAUSTED");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(30),
+          "on SIGTERM or Shutdown, how long running runs may finish before "
+          "they are cancelled");
+ABSL_FLAG(absl::Duration, default_timeout, absl::Seconds(60),
+          "build+run limit of a run that sets none");
+ABSL_FLAG(absl::Duration, max_timeout, absl::Minutes(10),
+          "the longest timeout a run may ask for");
+ABSL_FLAG(absl::Duration, boot_timeout, absl::Seconds(60),
+          "QEMU start until the guest's agent answers");
+ABSL_FLAG(uint32_t, default_memory_mib, 256, "guest memory of a run");
+ABSL_FLAG(uint32_t, max_memory_mib, 4096, "the most memory a run may ask for");
+ABSL_FLAG(uint32_t, default_vcpus, 1, "vCPUs of a run");
+ABSL_FLAG(uint32_t, max_vcpus, 0,
+          "the most vCPUs a run may ask for (0: the number of cores)");
+ABSL_FLAG(uint64_t, max_code_bytes, 1 << 20, "largest accepted source code");
+ABSL_FLAG(std::string, guest_log_level, "info", "the guest agent's log level");
+ABSL_FLAG(uint32_t, tcg_tb_size_mib, 0,
+          "QEMU TCG translation cache size per VM (0: QEMU's default; 32 "
+          "saves host memory for ~13% speed)");
+
+namespace {
+
+namespace vmm = cloudlet::vmm;
+
+int Cores() {
+  unsigned cores = std::thread::hardware_concurrency();
+  return cores == 0 ? 1 : static_cast<int>(cores);
+}
+
+absl::StatusOr<vmm::Accel> ChooseAccel(const std::string& flag) {
+  if (flag == "auto") return vmm::DetectAccel();
+  if (flag == "tcg") return vmm::Accel::kTcg;
+  if (flag == "kvm") {
+    if (vmm::DetectAccel() != vmm::Accel::kKvm) {
+      return absl::FailedPreconditionError(
+          "--accel=kvm: /dev/kvm cannot be opened read-write by this user; "
+          "use --accel=tcg or --accel=auto");
+    }
+    return vmm::Accel::kKvm;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--accel: unknown value \"", flag, "\"; expected auto, kvm or tcg"));
+}
+
+absl::Status WritePortFile(const std::string& path, int port) {
+  std::string temporary = absl::StrCat(path, ".tmp");
+  {
+    std::ofstream file(temporary, std::ios::trunc);
+    file << port << "\n";
+    if (!file.flush()) {
+      return absl::InternalError(absl::StrCat("cannot write ", temporary));
+    }
+  }
+  std::error_code error;
+  std::filesystem::rename(temporary, path, error);
+  if (error) {
+    return absl::InternalError(
+        absl::StrCat("cannot rename ", temporary, ": ", error.message()));
+  }
+  return absl::OkStatus();
+}
+
+int Fail(const absl::Status& status) {
+  spdlog::error("event=startup_failed error=\"{}\"",
+                std::string(status.message()));
+  std::fprintf(stderr, "cloudlet-vmm: %s\n",
+               std::string(status.message()).c_str());
+  return 2;
+}
+
+int Serve() {
+  absl::StatusOr<vmm::Accel> accel = ChooseAccel(absl::GetFlag(FLAGS_accel));
+  if (!accel.ok()) return Fail(accel.status());
+
+  vmm::ArtifactCacheOptions cache_options;
+  cache_options.cache_dir = absl::GetFlag(FLAGS_cache_dir);
+  cache_options.source_dir = absl::GetFlag(FLAGS_source_dir);
+  cache_options.agent_binary = absl::GetFlag(FLAGS_agent_binary);
+  absl::StatusOr<std::unique_ptr<vmm::ArtifactCache>> cache =
+      vmm::ArtifactCache::Open(cache_options);
+  if (!cache.ok()) return Fail(cache.status());
+
+  std::filesystem::path runtime_dir = absl::GetFlag(FLAGS_runtime_dir);
+  if (runtime_dir.empty()) runtime_dir = vmm::DefaultRuntimeDir();
+
+  vmm::FreshVmProviderOptions vm_options;
+  vm_options.accel = *accel;
+  vm_options.runtime_dir = runtime_dir;
+  vm_options.guest_log_level = absl::GetFlag(FLAGS_guest_log_level);
+  vm_options.tcg_tb_size_mib = absl::GetFlag(FLAGS_tcg_tb_size_mib);
+
+  vmm::VmmServerOptions options;
+  options.listen = absl::GetFlag(FLAGS_listen);
+  options.max_vms = absl::GetFlag(FLAGS_max_vms) > 0
+                        ? absl::GetFlag(FLAGS_max_vms)
+                        : Cores();
+  options.max_queue = absl::GetFlag(FLAGS_max_queue);
+  options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  options.runtime_dir = runtime_dir;
+  options.on_shutdown_requested = [] { cloudlet::RaiseTermination(); };
+  vmm::RunLimits& limits = options.runner.limits;
+  limits.default_timeout = absl::GetFlag(FLAGS_default_timeout);
+  limits.max_timeout = absl::GetFlag(FLAGS_max_timeout);
+  limits.default_memory_mib = absl::GetFlag(FLAGS_default_memory_mib);
+  limits.max_memory_mib = absl::GetFlag(FLAGS_max_memory_mib);
+  limits.default_vcpus = absl::GetFlag(FLAGS_default_vcpus);
+  limits.max_vcpus = absl::GetFlag(FLAGS_max_vcpus) > 0
+                         ? absl::GetFlag(FLAGS_max_vcpus)
+                         : static_cast<uint32_t>(Cores());
+  limits.max_code_bytes = absl::GetFlag(FLAGS_max_code_bytes);
+  options.runner.boot_timeout = absl::GetFlag(FLAGS_boot_timeout);
+
+  absl::StatusOr<std::unique_ptr<vmm::VmmServer>> server =
+      vmm::VmmServer::Start(
+          std::move(options), *std::move(cache),
+          std::make_unique<vmm::FreshVmProvider>(std::move(vm_options)));
+  if (!server.ok()) return Fail(server.status());
+  if (std::string port_file = absl::GetFlag(FLAGS_port_file);
+      !port_file.empty()) {
+    if (absl::Status status = WritePortFile(port_file, (*server)->port());
+        !status.ok()) {
+      return Fail(status);
+    }
+  }
+
+  int signal_number = cloudlet::WaitForTerminationSignal();
+  spdlog::info("event=termination signal={}", signal_number);
+  (*server)->Shutdown();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Before any thread exists, so that every thread inherits the mask and
+  // only WaitForTerminationSignal sees SIGTERM.
+  cloudlet::BlockTerminationSignals();
+  absl::SetProgramUsageMessage(
+      "cloudlet-vmm [--flags]          serve VmmService\n"
+      "cloudlet-vmm artifacts build|list  prepare or show guest artifacts");
+  std::vector<std::string> args = cloudlet::NormalizeFlagNames(argc, argv);
+  std::vector<char*> pointers = cloudlet::ArgvPointers(args);
+  std::vector<char*> positional = absl::ParseCommandLine(
+      static_cast<int>(args.size()), pointers.data());
+  if (absl::Status status = cloudlet::InitLogging(
+          "cloudlet-vmm", absl::GetFlag(FLAGS_log_level));
+      !status.ok()) {
+    std::fprintf(stderr, "cloudlet-vmm: %s\n",
+                 std::string(status.message()).c_str());
+    return 2;
+  }
+  if (positional.size() > 1 && std::string(positional[1]) == "artifacts") {
+    vmm::ArtifactCacheOptions cache_options;
+    cache_options.cache_dir = absl::GetFlag(FLAGS_cache_dir);
+    cache_options.source_dir = absl::GetFlag(FLAGS_source_dir);
+    cache_options.agent_binary = absl::GetFlag(FLAGS_agent_binary);
+    return vmm::RunArtifactsCommand(
+        std::vector<std::string>(positional.begin() + 2, positional.end()),
+        cache_options);
+  }
+  if (positional.size() > 1) {
+    std::fprintf(stderr,
+                 "cloudlet-vmm: unexpected argument \"%s\"; see --help\n",
+                 positional[1]);
+    return 2;
+  }
+  return Serve();
+}
