@@ -208,6 +208,17 @@ TEST_F(RendererTest, RefusedRequestMapsToUsageOrPlatformExit) {
   EXPECT_EQ(err_, "cloudlet: bad code\ncloudlet: busy\n");
 }
 
+TEST_F(RendererTest, OnATerminalAStatusLineAfterAPartialLineStartsItsOwn) {
+  Renderer renderer = Make(OutputMode::kNormal, true);
+  renderer.OnSseEvent(Sse(Output(v1::RUNNING, v1::STDOUT, "no newline")));
+  v1::RunEvent result = Result(v1::TIMEOUT, 0);
+  result.mutable_result()->clear_exit_code();
+  renderer.OnSseEvent(Sse(result));
+  EXPECT_EQ(renderer.Finish(absl::OkStatus()), kExitTimeout);
+  EXPECT_THAT(err_, ::testing::StartsWith("\n"));
+  EXPECT_THAT(err_, HasSubstr("timed out"));
+}
+
 TEST_F(RendererTest, IgnoresEventKindsItDoesNotKnow) {
   Renderer renderer = Make(OutputMode::kNormal, false);
   renderer.OnSseEvent({.event = "telemetry", .data = "not json"});
