@@ -1,0 +1,147 @@
+// `cloudlet run` through the real chain: streaming at the terminal, exit
+// codes, config errors, Ctrl-C. Workloads are shell and C, the cheap ones
+// under TCG.
+#include <signal.h>
+
+#include <fstream>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/temp_dir.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/cli/cli_process.h"
+#include "tests/e2e/chain.h"
+#include "tests/support/no_qemu_left.h"
+
+namespace cloudlet::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+class RunE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<Chain>> chain = Chain::Start({});
+    ASSERT_TRUE(chain.ok()) << chain.status();
+    chain_ = *std::move(chain);
+    absl::StatusOr<TempDir> dir = TempDir::Create("cloudlet-e2e-configs-");
+    ASSERT_TRUE(dir.ok());
+    dir_ = std::make_unique<TempDir>(*std::move(dir));
+  }
+
+  // A config for `source` in `language`, with `extra` TOML appended.
+  std::string Config(const std::string& language, const std::string& file,
+                     const std::string& source, const std::string& extra = "") {
+    std::ofstream(dir_->path() / file) << source;
+    fs::path config = dir_->path() / "work.toml";
+    std::ofstream(config) << "language = \"" << language << "\"\n[build]\n"
+                          << "source-code-path = \"" << file << "\"\n"
+                          << extra;
+    return config.string();
+  }
+
+  CliOutcome Cloudlet(const std::string& config, CliInvocation call = {}) {
+    call.args = {"run", "--no-start", "-c", config};
+    call.env = CliEnvFor(*chain_);
+    return RunCloudlet(CLOUDLET_CLI_BINARY, call);
+  }
+
+  std::unique_ptr<Chain> chain_;
+  std::unique_ptr<TempDir> dir_;
+};
+
+TEST_F(RunE2eTest, ALineReachesStdoutWhileTheNextIsNotYetPrinted) {
+  CliOutcome run =
+      Cloudlet(Config("shell", "main.sh", "echo one; sleep 1; echo two\n"));
+  ASSERT_EQ(run.exit.code, 0) << run.err;
+  EXPECT_EQ(run.out, "one\ntwo\n");
+  std::optional<absl::Time> one, two;
+  for (const auto& [when, piece] : run.out_pieces) {
+    if (!one && piece.find("one") != std::string::npos) one = when;
+    if (!two && piece.find("two") != std::string::npos) two = when;
+  }
+  ASSERT_TRUE(one && two);
+  EXPECT_GE(*two - *one, absl::Milliseconds(800));
+  std::cout << absl::StrFormat(
+      "e2e shell first_output=%.2fs wall=%.2fs\n",
+      absl::ToDoubleSeconds(*one - run.started),
+      absl::ToDoubleSeconds(run.ended - run.started));
+}
+
+TEST_F(RunE2eTest, ExitCodeIsTheWorkloads) {
+  CliOutcome run =
+      Cloudlet(Config("shell", "main.sh", "echo out; echo err >&2; exit 3\n"));
+  EXPECT_EQ(run.exit.code, 3) << run.err;
+  EXPECT_EQ(run.out, "out\n");
+  EXPECT_THAT(run.err, HasSubstr("err\n"));
+}
+
+TEST_F(RunE2eTest, CompileErrorExitsNonZeroWithTheCompilersMessage) {
+  CliOutcome run = Cloudlet(
+      Config("c", "main.c", "int main(void) { return undeclared_name; }\n"));
+  EXPECT_NE(run.exit.code, 0);
+  EXPECT_NE(run.exit.code, 2);  // not a usage error
+  EXPECT_THAT(run.err, HasSubstr("undeclared_name"));
+  EXPECT_THAT(run.err, HasSubstr("cloudlet: build failed"));
+  EXPECT_EQ(run.out, "");
+}
+
+TEST_F(RunE2eTest, TimeoutExitsWith124) {
+  CliOutcome run = Cloudlet(Config("shell", "main.sh",
+                                   "echo waiting; sleep 60\n",
+                                   "[run]\ntimeout = 2\n"));
+  EXPECT_EQ(run.exit.code, 124) << run.err;
+  EXPECT_EQ(run.out, "waiting\n");
+  EXPECT_THAT(run.err, HasSubstr("cloudlet: timed out"));
+}
+
+TEST_F(RunE2eTest, ConfigErrorsExit2WithFileAndLineBeforeAnyVm) {
+  struct Case {
+    std::string toml;
+    std::string expected;
+  } cases[] = {
+      {"language = \"shell\"\n[build\n", "bad.toml:2: invalid TOML"},
+      {"language = \"go\"\n[build]\nsource-code-path = \"main.sh\"\n",
+       "bad.toml:1: language: unknown value \"go\"; expected one of rust, "
+       "python, node, c, cpp, shell"},
+      {"language = \"shell\"\n[build]\nsource-code-path = \"absent.sh\"\n",
+       "bad.toml:3: build.source-code-path: no such file"},
+  };
+  std::ofstream(dir_->path() / "main.sh") << "echo never\n";
+  for (const Case& c : cases) {
+    fs::path config = dir_->path() / "bad.toml";
+    std::ofstream(config) << c.toml;
+    CliOutcome run = Cloudlet(config.string());
+    EXPECT_EQ(run.exit.code, 2) << c.toml;
+    EXPECT_THAT(run.err, HasSubstr(c.expected));
+    EXPECT_LT(run.ended - run.started, absl::Seconds(1));
+    EXPECT_TRUE(QemuDescendantsOf(::getpid()).empty()) << "a VM was started";
+  }
+}
+
+TEST_F(RunE2eTest, CtrlCCancelsTheRunExits130AndLeavesNoQemu) {
+  absl::Time interrupted;
+  CliInvocation call;
+  call.on_stdout = [&](const std::string& out, ChildProcess& cli) {
+    if (interrupted == absl::Time() &&
+        out.find("started") != std::string::npos) {
+      interrupted = absl::Now();
+      ::kill(cli.pid(), SIGINT);
+    }
+  };
+  CliOutcome run = Cloudlet(
+      Config("shell", "main.sh", "echo started; sleep 60\n"), call);
+  ASSERT_NE(interrupted, absl::Time()) << run.err;
+  EXPECT_EQ(run.exit.code, 130) << run.err;
+  EXPECT_LT(run.ended - interrupted, absl::Seconds(1));
+  absl::Duration left = std::max(interrupted + absl::Seconds(2) - absl::Now(),
+                                 absl::Milliseconds(10));
+  EXPECT_TRUE(WaitUntilNoQemuLeft(left).empty())
+      << "a qemu process outlived Ctrl-C by 2 s";
+}
+
+}  // namespace
+}  // namespace cloudlet::testing
