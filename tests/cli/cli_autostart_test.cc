@@ -1,19 +1,26 @@
-// `cloudlet run` starting the API and the VMM itself when nothing answers at
-// a loopback URL, and `cloudlet shutdown` stopping them. The VMM here is the
-// host-process double (cloudlet-host-vmm); the real pair is tests/e2e.
+// `cloudlet run` starting the real cloudlet-vmm and cloudlet-api itself
+// when nothing answers at a loopback URL, and `cloudlet shutdown` stopping
+// them: pid files, logs, reuse by the next run, what is left after a
+// shutdown or a failed start. State dir, runtime dir and ports are the
+// test's own, so it cannot touch a Cloudlet the machine's user runs.
+// (A first run from nothing with its output: tests/e2e.)
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "common/net.h"
 #include "common/temp_dir.h"
+#include "common/unique_fd.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/cli/cli_process.h"
+#include "tests/support/no_qemu_left.h"
 
 namespace cloudlet::testing {
 namespace {
@@ -42,31 +49,40 @@ bool Running(const Recorded& recorded) {
   return !error && exe == fs::path(recorded.binary);
 }
 
-bool Listening(int port) {
-  int sock = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+sockaddr_in Loopback(int port) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool connected =
-      ::connect(sock, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  ::close(sock);
-  return connected;
+  return addr;
+}
+
+bool Listening(int port) {
+  UniqueFd sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in addr = Loopback(port);
+  return ::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr),
+                   sizeof(addr)) == 0;
+}
+
+// The daemons were re-parented to this process (a child subreaper, see
+// no_qemu_left.h) when `cloudlet run` exited: reap those that are gone.
+void ReapAdoptedDaemons() {
+  while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
 }
 
 class CliAutostartTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<TempDir> state = TempDir::Create("cloudlet-state-");
-    absl::StatusOr<TempDir> work = TempDir::Create("cloudlet-work-");
-    ASSERT_TRUE(state.ok() && work.ok());
-    state_ = std::make_unique<TempDir>(*std::move(state));
-    work_ = std::make_unique<TempDir>(*std::move(work));
+    absl::StatusOr<TempDir> home = TempDir::Create("cloudlet-autostart-");
+    ASSERT_TRUE(home.ok());
+    home_ = std::make_unique<TempDir>(*std::move(home));
+    fs::create_directories(home_->path() / "runtime");
     api_port_ = *PickFreeLoopbackPort();
     vmm_port_ = *PickFreeLoopbackPort();
     url_ = absl::StrCat("http://127.0.0.1:", api_port_);
-    std::ofstream(work_->path() / "main.sh") << "echo hello\n";
-    config_ = (work_->path() / "hello.toml").string();
+    std::ofstream(home_->path() / "main.sh") << "echo hello\n";
+    config_ = (home_->path() / "hello.toml").string();
     std::ofstream(config_) << "language = \"shell\"\n[build]\n"
                               "source-code-path = \"main.sh\"\n";
   }
@@ -77,33 +93,37 @@ class CliAutostartTest : public ::testing::Test {
       std::optional<Recorded> recorded = ReadPid(PidFile(name));
       if (recorded && Running(*recorded)) ::kill(recorded->pid, SIGKILL);
     }
+    ReapAdoptedDaemons();
   }
+
+  fs::path StateDir() const { return home_->path() / "state" / "cloudlet"; }
 
   fs::path PidFile(absl::string_view daemon) const {
-    return state_->path() / "cloudlet" /
-           absl::StrCat(daemon, "-", api_port_, ".pid");
+    return StateDir() / absl::StrCat(daemon, "-", api_port_, ".pid");
   }
 
-  CliOutcome Cloudlet(std::vector<std::string> args,
-                      const std::string& vmm_binary = CLOUDLET_HOST_VMM_BINARY) {
+  CliOutcome Cloudlet(std::vector<std::string> args) {
     CliInvocation call;
     call.args = std::move(args);
-    call.env = {absl::StrCat("XDG_STATE_HOME=", state_->path().string()),
-                absl::StrCat("CLOUDLET_VMM_BINARY=", vmm_binary),
-                absl::StrCat("CLOUDLET_API_BINARY=", CLOUDLET_API_BINARY),
-                absl::StrCat("CLOUDLET_VMM_ADDRESS=127.0.0.1:", vmm_port_)};
+    call.env = {
+        absl::StrCat("XDG_STATE_HOME=", (home_->path() / "state").string()),
+        // The VMM's runtime dir (it cleans stale state there at start).
+        absl::StrCat("XDG_RUNTIME_DIR=", (home_->path() / "runtime").string()),
+        absl::StrCat("CLOUDLET_VMM_BINARY=", CLOUDLET_VMM_BINARY),
+        absl::StrCat("CLOUDLET_API_BINARY=", CLOUDLET_API_BINARY),
+        absl::StrCat("CLOUDLET_VMM_ADDRESS=127.0.0.1:", vmm_port_)};
+    call.timeout = absl::Minutes(2);
     return RunCloudlet(CLOUDLET_CLI_BINARY, call);
   }
 
-  std::unique_ptr<TempDir> state_;
-  std::unique_ptr<TempDir> work_;
+  std::unique_ptr<TempDir> home_;
   int api_port_ = 0;
   int vmm_port_ = 0;
   std::string url_;
   std::string config_;
 };
 
-TEST_F(CliAutostartTest, RunStartsTheDaemonsWhichOutliveIt) {
+TEST_F(CliAutostartTest, RunStartsTheDaemonsTheNextRunReusesThemShutdownStopsThem) {
   CliOutcome run = Cloudlet({"run", "--api-url", url_, "-c", config_});
   EXPECT_EQ(run.exit.code, 0) << run.err;
   EXPECT_EQ(run.out, "hello\n");
@@ -114,24 +134,26 @@ TEST_F(CliAutostartTest, RunStartsTheDaemonsWhichOutliveIt) {
   ASSERT_TRUE(api && vmm);
   EXPECT_TRUE(Running(*api));
   EXPECT_TRUE(Running(*vmm));
-  EXPECT_TRUE(fs::exists(state_->path() / "cloudlet" /
-                         absl::StrCat("api-", api_port_, ".log")));
-  EXPECT_TRUE(fs::exists(state_->path() / "cloudlet" /
-                         absl::StrCat("vmm-", api_port_, ".log")));
+  EXPECT_TRUE(fs::exists(StateDir() / absl::StrCat("api-", api_port_, ".log")));
+  EXPECT_TRUE(fs::exists(StateDir() / absl::StrCat("vmm-", api_port_, ".log")));
 
   // The next run finds them and starts nothing.
   CliOutcome again = Cloudlet({"run", "--api-url", url_, "-c", config_});
   EXPECT_EQ(again.exit.code, 0) << again.err;
+  EXPECT_EQ(again.out, "hello\n");
   EXPECT_THAT(again.err, Not(HasSubstr("starting")));
+  EXPECT_EQ(ReadPid(PidFile("vmm"))->pid, vmm->pid);
 
   CliOutcome shutdown = Cloudlet({"shutdown", "--api-url", url_});
   EXPECT_EQ(shutdown.exit.code, 0) << shutdown.err;
+  ReapAdoptedDaemons();
   EXPECT_FALSE(Running(*api));
   EXPECT_FALSE(Running(*vmm));
   EXPECT_FALSE(fs::exists(PidFile("api")));
   EXPECT_FALSE(fs::exists(PidFile("vmm")));
   EXPECT_FALSE(Listening(api_port_));
   EXPECT_FALSE(Listening(vmm_port_));
+  EXPECT_TRUE(WaitUntilNoQemuLeft(absl::Seconds(2)).empty());
 }
 
 TEST_F(CliAutostartTest, NoStartStartsNothing) {
@@ -140,6 +162,7 @@ TEST_F(CliAutostartTest, NoStartStartsNothing) {
   EXPECT_EQ(run.exit.code, 1);
   EXPECT_FALSE(fs::exists(PidFile("api")));
   EXPECT_FALSE(Listening(api_port_));
+  EXPECT_FALSE(Listening(vmm_port_));
 }
 
 TEST_F(CliAutostartTest, ShutdownWithNothingRunningSucceeds) {
@@ -148,12 +171,22 @@ TEST_F(CliAutostartTest, ShutdownWithNothingRunningSucceeds) {
   EXPECT_THAT(shutdown.err, HasSubstr("nothing was running"));
 }
 
-TEST_F(CliAutostartTest, ADaemonDyingAtStartFailsTheRunAndLeavesNothing) {
-  CliOutcome run =
-      Cloudlet({"run", "--api-url", url_, "-c", config_}, "/bin/false");
+// The VMM's address is taken by someone else: the real cloudlet-vmm cannot
+// listen and exits at start-up.
+TEST_F(CliAutostartTest, AVmmFailingAtStartFailsTheRunAndLeavesNothing) {
+  UniqueFd squatter(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in addr = Loopback(vmm_port_);
+  ASSERT_EQ(::bind(squatter.get(), reinterpret_cast<sockaddr*>(&addr),
+                   sizeof(addr)),
+            0);
+  ASSERT_EQ(::listen(squatter.get(), 1), 0);
+
+  CliOutcome run = Cloudlet({"run", "--api-url", url_, "-c", config_});
   EXPECT_EQ(run.exit.code, 1);
   EXPECT_THAT(run.err, HasSubstr("cloudlet-vmm exited during start-up"));
   EXPECT_THAT(run.err, HasSubstr(absl::StrCat("vmm-", api_port_, ".log")));
+  EXPECT_EQ(run.out, "");
+  ReapAdoptedDaemons();
   EXPECT_FALSE(fs::exists(PidFile("api")));
   EXPECT_FALSE(fs::exists(PidFile("vmm")));
   EXPECT_FALSE(Listening(api_port_));

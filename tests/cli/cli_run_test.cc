@@ -1,117 +1,109 @@
-// The cloudlet binary against a real cloudlet-api in front of a HostVmm
-// (tests/api/host_vmm.h: shell/python workloads as host processes): exit
-// codes, streaming, output modes, config errors and Ctrl-C, in seconds.
-// The same with real VMs is tests/e2e.
+// The cloudlet binary as a user runs it, against the real cloudlet-api and
+// cloudlet-vmm (tests/e2e chain.h) running shell workloads in microVMs:
+// output byte for byte, exit codes, --json/--quiet, args/env/stdin, busy and
+// rejecting VMMs, usage errors. Streaming, timeout, config errors and
+// Ctrl-C are tests/e2e/run_e2e_test.cc.
 #include <signal.h>
 
+#include <atomic>
 #include <fstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/net.h"
 #include "common/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/api/api_process.h"
-#include "tests/api/host_vmm.h"
+#include "tests/api/http_client.h"
 #include "tests/cli/cli_process.h"
+#include "tests/e2e/chain.h"
+#include "tests/support/no_qemu_left.h"
 
 namespace cloudlet::testing {
 namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
-using ::testing::Not;
+
+int Lines(const std::string& text) {
+  return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+}
 
 class CliRunTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<HostVmmServer>> vmm =
-        HostVmmServer::Start(0, {});
-    ASSERT_TRUE(vmm.ok()) << vmm.status();
-    vmm_ = *std::move(vmm);
-    absl::StatusOr<std::unique_ptr<ApiProcess>> api =
-        ApiProcess::Start(CLOUDLET_API_BINARY, vmm_->address());
-    ASSERT_TRUE(api.ok()) << api.status();
-    api_ = *std::move(api);
     absl::StatusOr<TempDir> dir = TempDir::Create("cloudlet-cli-test-");
     ASSERT_TRUE(dir.ok());
     dir_ = std::make_unique<TempDir>(*std::move(dir));
   }
 
-  // Writes a shell workload and its config; returns the config's path.
+  void Start(std::vector<std::string> vmm_flags = {},
+             std::vector<std::string> api_flags = {}) {
+    Chain::Options options;
+    options.vmm_flags = std::move(vmm_flags);
+    options.api_flags = std::move(api_flags);
+    absl::StatusOr<std::unique_ptr<Chain>> chain = Chain::Start(options);
+    ASSERT_TRUE(chain.ok()) << chain.status();
+    chain_ = *std::move(chain);
+  }
+
+  // Writes `source` as `file` and a config running it; returns the config.
+  std::string Config(const std::string& language, const std::string& file,
+                     const std::string& source,
+                     const std::string& extra_toml = "") {
+    std::ofstream(dir_->path() / file) << source;
+    fs::path config = dir_->path() / "work.toml";
+    std::ofstream(config) << "workload-name = \"cli-test\"\n"
+                          << "language = \"" << language << "\"\n[build]\n"
+                          << "source-code-path = \"" << file << "\"\n"
+                          << extra_toml;
+    return config.string();
+  }
+
   std::string ShellConfig(const std::string& script,
                           const std::string& extra_toml = "") {
-    std::ofstream(dir_->path() / "main.sh") << script;
-    return WriteConfig("hello.toml",
-                       "workload-name = \"hello\"\nlanguage = \"shell\"\n"
-                       "[build]\nsource-code-path = \"main.sh\"\n" +
-                           extra_toml);
+    return Config("shell", "main.sh", script, extra_toml);
   }
 
-  std::string WriteConfig(const std::string& name, const std::string& toml) {
-    fs::path path = dir_->path() / name;
-    std::ofstream(path) << toml;
-    return path.string();
-  }
-
+  // `cloudlet ARGS` aimed at the chain; never starts daemons of its own.
   CliOutcome Cloudlet(std::vector<std::string> args,
-                      CliInvocation call = {}) {
+                      absl::Duration timeout = absl::Seconds(60)) {
+    CliInvocation call;
     call.args = std::move(args);
-    call.env.push_back(absl::StrCat("CLOUDLET_API_URL=", api_->url()));
+    call.env = CliEnvFor(*chain_);
+    call.timeout = timeout;
     return RunCloudlet(CLOUDLET_CLI_BINARY, call);
   }
 
-  std::unique_ptr<HostVmmServer> vmm_;
-  std::unique_ptr<ApiProcess> api_;
   std::unique_ptr<TempDir> dir_;
+  std::unique_ptr<Chain> chain_;
 };
 
-TEST_F(CliRunTest, ExitCodeIsTheWorkloadsAndStreamsStayApart) {
+TEST_F(CliRunTest, OutputArrivesByteForByteOnItsStreamAndTheExitCodeIsTheWorkloads) {
+  Start();
   CliOutcome run = Cloudlet(
-      {"run", "--config-path",
-       ShellConfig("echo to-stdout; echo to-stderr >&2; exit 3\n")});
+      {"run", "--no-start", "--config-path",
+       ShellConfig("printf 'a\\0b'; echo to-stderr >&2; exit 3\n")});
   EXPECT_EQ(run.exit.code, 3) << run.err;
-  EXPECT_EQ(run.out, "to-stdout\n");
-  EXPECT_EQ(run.err, "to-stderr\n");  // no status lines off a terminal
-}
-
-TEST_F(CliRunTest, ExitCodeZeroForASuccessfulRun) {
-  CliOutcome run = Cloudlet({"run", "-c", ShellConfig("printf 'a\\0b'\n")});
-  EXPECT_EQ(run.exit.code, 0) << run.err;
-  EXPECT_EQ(run.out, std::string("a\0b", 3));  // byte for byte
-}
-
-TEST_F(CliRunTest, OutputReachesStdoutWhileTheWorkloadRuns) {
-  CliOutcome run = Cloudlet(
-      {"run", "-c", ShellConfig("echo first; sleep 1; echo second\n")});
-  ASSERT_EQ(run.exit.code, 0) << run.err;
-  std::optional<absl::Time> first, second;
-  for (const auto& [when, piece] : run.out_pieces) {
-    if (!first && piece.find("first") != std::string::npos) first = when;
-    if (!second && piece.find("second") != std::string::npos) second = when;
-  }
-  ASSERT_TRUE(first && second) << run.out;
-  EXPECT_GE(*second - *first, absl::Milliseconds(800));
-}
-
-TEST_F(CliRunTest, TimeoutExitsWith124AndSaysSo) {
-  CliOutcome run = Cloudlet(
-      {"run", "-c", ShellConfig("sleep 30\n", "[run]\ntimeout = 1\n")});
-  EXPECT_EQ(run.exit.code, 124);
-  EXPECT_THAT(run.err, HasSubstr("cloudlet: timed out"));
-  EXPECT_LT(run.ended - run.started, absl::Seconds(10));
+  EXPECT_EQ(run.out, std::string("a\0b", 3));
+  // Off a terminal, with the artifacts cached, the CLI adds no line.
+  EXPECT_EQ(run.err, "to-stderr\n");
 }
 
 TEST_F(CliRunTest, WorkloadKilledBySignalExitsWith128PlusIt) {
-  CliOutcome run = Cloudlet({"run", "-c", ShellConfig("kill -9 $$\n")});
-  EXPECT_EQ(run.exit.code, 137);
+  Start();
+  CliOutcome run =
+      Cloudlet({"run", "--no-start", "-c", ShellConfig("kill -9 $$\n")});
+  EXPECT_EQ(run.exit.code, 137) << run.err;
   EXPECT_THAT(run.err, HasSubstr("killed by signal 9"));
 }
 
 TEST_F(CliRunTest, ArgsEnvAndStdinReachTheWorkload) {
+  Start();
   std::ofstream(dir_->path() / "input.txt") << "from-stdin\n";
   CliOutcome run = Cloudlet(
-      {"run", "-c",
+      {"run", "--no-start", "-c",
        ShellConfig("read line; echo \"$line $1 $2 $GREETING\"\n",
                    "[run]\nargs = [\"a b\", \"c\"]\n"
                    "env = { GREETING = \"hello\" }\n"
@@ -120,125 +112,133 @@ TEST_F(CliRunTest, ArgsEnvAndStdinReachTheWorkload) {
   EXPECT_EQ(run.out, "from-stdin a b c hello\n");
 }
 
-TEST_F(CliRunTest, CtrlCCancelsTheRunAndExits130) {
-  absl::Time interrupted;
-  CliInvocation call;
-  call.on_stdout = [&](const std::string& out, ChildProcess& cli) {
-    if (out.find("started") != std::string::npos &&
-        interrupted == absl::Time()) {
-      interrupted = absl::Now();
-      ::kill(cli.pid(), SIGINT);
-    }
-  };
-  CliOutcome run = Cloudlet(
-      {"run", "-c", ShellConfig("echo started; sleep 60\n")}, call);
-  ASSERT_NE(interrupted, absl::Time()) << run.err;
-  EXPECT_EQ(run.exit.code, 130) << run.err;
-  EXPECT_LT(run.ended - interrupted, absl::Seconds(1));
-  EXPECT_THAT(run.err, HasSubstr("interrupted"));
-  EXPECT_TRUE(vmm_->vmm().WaitForCancelled(1, interrupted + absl::Seconds(1)))
-      << "the run was not cancelled within 1 s of Ctrl-C";
-}
-
 TEST_F(CliRunTest, JsonPrintsEachEventAsOneLine) {
-  CliOutcome run =
-      Cloudlet({"run", "-c", ShellConfig("echo hi; exit 4\n"), "--json"});
-  EXPECT_EQ(run.exit.code, 4);
-  std::vector<std::string> lines = absl::StrSplit(run.out, '\n',
-                                                  absl::SkipEmpty());
-  ASSERT_GE(lines.size(), 3u);
+  Start();
+  CliOutcome run = Cloudlet(
+      {"run", "--no-start", "-c", ShellConfig("echo hi; exit 4\n"), "--json"});
+  EXPECT_EQ(run.exit.code, 4) << run.err;
+  std::vector<std::string> lines =
+      absl::StrSplit(run.out, '\n', absl::SkipEmpty());
+  ASSERT_GE(lines.size(), 3u) << run.out;
   EXPECT_THAT(lines.front(), HasSubstr("{\"accepted\":"));
   EXPECT_THAT(lines.back(), HasSubstr("{\"result\":"));
   EXPECT_THAT(lines.back(), HasSubstr("\"exit_code\":4"));
   EXPECT_THAT(run.out, HasSubstr("\"data\":\"aGkK\""));  // "hi\n"
 }
 
-TEST_F(CliRunTest, QuietPrintsOnlyTheWorkloadsOutput) {
+// The compiler's warning is build output: --quiet drops it (without -q it
+// goes to stderr), the program's own stdout and stderr stay.
+TEST_F(CliRunTest, QuietPrintsOnlyTheWorkloadsOwnOutput) {
+  Start();
   CliOutcome run = Cloudlet(
-      {"run", "-q", "-c", ShellConfig("echo out; echo err >&2\n")});
-  EXPECT_EQ(run.exit.code, 0);
+      {"run", "--no-start", "-q", "-c",
+       Config("c", "main.c",
+              "#include <stdio.h>\n#warning build-noise\n"
+              "int main(void) { puts(\"out\"); fputs(\"err\\n\", stderr); }\n")},
+      absl::Minutes(2));
+  EXPECT_EQ(run.exit.code, 0) << run.err;
   EXPECT_EQ(run.out, "out\n");
   EXPECT_EQ(run.err, "err\n");
 }
 
-TEST_F(CliRunTest, ConfigErrorsExit2WithFileAndLineAndStartNothing) {
-  std::ofstream(dir_->path() / "main.sh") << "echo never\n";
-  struct Case {
-    std::string toml;
-    std::string expected;
-  } cases[] = {
-      {"language = \"shell\"\n[build\n", "bad.toml:2: invalid TOML"},
-      {"workload-name = \"x\"\nlanguage = \"go\"\n[build]\n"
-       "source-code-path = \"main.sh\"\n",
-       "bad.toml:2: language: unknown value \"go\"; expected one of rust, "
-       "python, node, c, cpp, shell"},
-      {"language = \"shell\"\n[build]\nsource-code-path = \"absent.sh\"\n",
-       "bad.toml:3: build.source-code-path: no such file: "},
-  };
-  for (const Case& c : cases) {
-    CliOutcome run = Cloudlet({"run", "-c", WriteConfig("bad.toml", c.toml)});
-    EXPECT_EQ(run.exit.code, 2) << c.toml;
-    EXPECT_THAT(run.err, HasSubstr(c.expected));
+// One VM slot and no queue, held by a run over HTTP: the CLI's run is
+// refused with 429.
+TEST_F(CliRunTest, BusyVmmExitsOneWithTheReasonOnOneLine) {
+  Start({"--max_vms=1", "--max_queue=0"});
+  std::atomic<bool> holding{false};
+  std::atomic<bool> release{false};
+  std::thread holder([&] {
+    absl::StatusOr<HttpResult> result = HttpCall(
+        "POST", chain_->api_url() + "/run",
+        absl::StrCat(R"({"workload": {"language": "SHELL", "code": ")",
+                     // Ticks, so that the release below is seen at once.
+                     Base64("echo started; while :; do sleep 0.2; echo; done"),
+                     "\"}}"),
+        absl::Seconds(120), [&](const HttpResult& so_far) {
+          // "started\n" in base64.
+          if (so_far.body.find("c3RhcnRlZAo=") != std::string::npos) {
+            holding = true;
+          }
+          return !release;
+        });
+    EXPECT_TRUE(result.ok()) << result.status();
+  });
+  absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (!holding && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  if (holding) {
+    CliOutcome run =
+        Cloudlet({"run", "--no-start", "-c", ShellConfig("echo never\n")});
+    EXPECT_EQ(run.exit.code, 1) << run.err;
+    EXPECT_THAT(run.err, HasSubstr("cloudlet: the API answered 429"));
+    EXPECT_EQ(Lines(run.err), 1) << run.err;
     EXPECT_EQ(run.out, "");
   }
-  EXPECT_EQ(vmm_->vmm().runs_started(), 0);
+  release = true;
+  holder.join();
+  ASSERT_TRUE(holding) << "the run holding the only VM slot never started";
 }
 
-TEST_F(CliRunTest, UsageErrorsExit2) {
+TEST_F(CliRunTest, RequestTheVmmRejectsExits2WithTheVmmsReason) {
+  Start({"--max_memory_mib=1024"});
+  CliOutcome run = Cloudlet({"run", "--no-start", "-c",
+                             ShellConfig("echo never\n",
+                                         "[vm]\nmemory-mib = 2048\n")});
+  EXPECT_EQ(run.exit.code, 2) << run.err;
+  EXPECT_THAT(run.err, HasSubstr("the API answered 400"));
+  EXPECT_THAT(run.err, HasSubstr("vm.memory_mib: 2048 is out of range"));
+  EXPECT_TRUE(QemuDescendantsOf(chain_->vmm_pid()).empty());
+}
+
+TEST_F(CliRunTest, ApiUrlFlagWinsOverTheEnvironment) {
+  Start();  // the environment points at a live API
+  CliOutcome run = Cloudlet({"run", "--no-start", "--api-url",
+                             "http://127.0.0.1:1", "-c", ShellConfig("true\n")});
+  EXPECT_EQ(run.exit.code, 1);
+  EXPECT_THAT(run.err, HasSubstr("http://127.0.0.1:1"));
+}
+
+// Without a chain: what the CLI decides before talking to anybody.
+class CliOfflineTest : public CliRunTest {
+ protected:
+  CliOutcome Cloudlet(std::vector<std::string> args,
+                      std::vector<std::string> env = {}) {
+    CliInvocation call;
+    call.args = std::move(args);
+    call.env = std::move(env);
+    return RunCloudlet(CLOUDLET_CLI_BINARY, call);
+  }
+};
+
+TEST_F(CliOfflineTest, NoStartFailsWithOneLineWhenNothingListens) {
+  absl::StatusOr<uint16_t> port = PickFreeLoopbackPort();
+  ASSERT_TRUE(port.ok());
+  std::string url = absl::StrCat("http://127.0.0.1:", *port);
+  CliOutcome run = Cloudlet({"run", "--no-start", "-c", ShellConfig("true\n")},
+                            {absl::StrCat("CLOUDLET_API_URL=", url)});
+  EXPECT_EQ(run.exit.code, 1);
+  EXPECT_THAT(run.err, HasSubstr(absl::StrCat("nothing answers at ", url)));
+  EXPECT_EQ(Lines(run.err), 1) << run.err;
+}
+
+TEST_F(CliOfflineTest, UsageErrorsExit2) {
   CliOutcome run = Cloudlet({"run"});
   EXPECT_EQ(run.exit.code, 2);
   EXPECT_THAT(run.err, HasSubstr("cloudlet --help"));
   EXPECT_EQ(Cloudlet({"frobnicate"}).exit.code, 2);
   EXPECT_EQ(Cloudlet({"run", "-c", "x.toml", "--bogus"}).exit.code, 2);
+  EXPECT_EQ(Cloudlet({"run", "-c", "x.toml", "--json", "--quiet"}).exit.code,
+            2);
 }
 
-TEST_F(CliRunTest, HelpAndVersion) {
+TEST_F(CliOfflineTest, HelpAndVersion) {
   CliOutcome help = Cloudlet({"--help"});
   EXPECT_EQ(help.exit.code, 0);
   EXPECT_THAT(help.out, HasSubstr("cloudlet run --config-path FILE"));
   CliOutcome version = Cloudlet({"--version"});
   EXPECT_EQ(version.exit.code, 0);
   EXPECT_THAT(version.out, HasSubstr("cloudlet " CLOUDLET_VERSION));
-}
-
-TEST_F(CliRunTest, BusyVmmExitsOneWithTheReason) {
-  CliOutcome run = Cloudlet(
-      {"run", "-c",
-       ShellConfig("true\n",
-                   "[run]\nenv = { HOST_VMM_FAIL = \"RESOURCE_EXHAUSTED\" }\n")});
-  EXPECT_EQ(run.exit.code, 1);
-  EXPECT_THAT(run.err, HasSubstr("cloudlet: the API answered 429"));
-  EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
-}
-
-TEST_F(CliRunTest, RequestTheVmmRejectsExits2) {
-  std::ofstream(dir_->path() / "main.js") << "console.log(1)\n";
-  CliOutcome run = Cloudlet(
-      {"run", "-c",
-       WriteConfig("node.toml", "language = \"node\"\n[build]\n"
-                                "source-code-path = \"main.js\"\n")});
-  EXPECT_EQ(run.exit.code, 2);
-  EXPECT_THAT(run.err, HasSubstr("the API answered 400"));
-}
-
-TEST_F(CliRunTest, NoStartFailsWithOneLineWhenNothingListens) {
-  std::string config = ShellConfig("true\n");
-  std::string url = api_->url();
-  api_.reset();  // nothing listens there any more
-  CliOutcome run =
-      RunCloudlet(CLOUDLET_CLI_BINARY,
-                  {.args = {"run", "--no-start", "-c", config},
-                   .env = {absl::StrCat("CLOUDLET_API_URL=", url)}});
-  EXPECT_EQ(run.exit.code, 1);
-  EXPECT_THAT(run.err, HasSubstr("nothing answers at http://127.0.0.1:"));
-  EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
-}
-
-TEST_F(CliRunTest, ApiUrlFlagWinsOverTheEnvironment) {
-  CliOutcome run = Cloudlet({"run", "--no-start", "--api-url",
-                             "http://127.0.0.1:1", "-c", ShellConfig("true\n")});
-  EXPECT_EQ(run.exit.code, 1);
-  EXPECT_THAT(run.err, HasSubstr("http://127.0.0.1:1"));
 }
 
 }  // namespace
