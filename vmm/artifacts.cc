@@ -6,15 +6,18 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <system_error>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/subprocess.h"
 #include "common/temp_dir.h"
@@ -144,6 +147,7 @@ class ArtifactCacheImpl : public ArtifactCache {
     const fs::path entry = options_.cache_dir / entry_name;
     const fs::path file = entry / recipe->file_name;
     if (IsRegularFile(file)) {
+      Count(recipe->name, &Counts::cache_hits);
       report("found in cache", true);
       return file;
     }
@@ -159,12 +163,20 @@ class ArtifactCacheImpl : public ArtifactCache {
         });
     if (!lock.ok()) return lock.status();
     if (IsRegularFile(file)) {  // the holder we waited for built it
+      Count(recipe->name, &Counts::cache_hits);
       report("found in cache (built by another process)", true);
       return file;
     }
     absl::Status built = Build(*recipe, *key, entry_name, entry, report,
                                cancelled);
-    if (!built.ok()) return built;
+    if (!built.ok()) {
+      // A cancelled build is the caller changing its mind, not a failure.
+      if (!absl::IsCancelled(built)) {
+        Count(recipe->name, &Counts::build_failures);
+      }
+      return built;
+    }
+    Count(recipe->name, &Counts::builds);
     return file;
   }
 
@@ -187,12 +199,32 @@ class ArtifactCacheImpl : public ArtifactCache {
         state.set_size_bytes(size);
       }
     }
+    absl::MutexLock lock(&counts_mu_);
+    for (v1::ArtifactState& state : states) {
+      auto counts = counts_.find(state.name());
+      if (counts == counts_.end()) continue;
+      state.set_cache_hits(counts->second.cache_hits);
+      state.set_builds(counts->second.builds);
+      state.set_build_failures(counts->second.build_failures);
+    }
     return states;
   }
 
   const fs::path& cache_dir() const override { return options_.cache_dir; }
 
  private:
+  // What happened to one artifact in this process (see List()).
+  struct Counts {
+    uint64_t cache_hits = 0;
+    uint64_t builds = 0;
+    uint64_t build_failures = 0;
+  };
+
+  void Count(const std::string& name, uint64_t Counts::*field) {
+    absl::MutexLock lock(&counts_mu_);
+    ++(counts_[name].*field);
+  }
+
   // SHA-256 over every input of the artifact.
   absl::StatusOr<std::string> Key(const Recipe& recipe) const {
     const fs::path& src = options_.source_dir;
@@ -349,6 +381,8 @@ class ArtifactCacheImpl : public ArtifactCache {
 
   ArtifactCacheOptions options_;
   mutable InputHasher hasher_;
+  mutable absl::Mutex counts_mu_;
+  std::map<std::string, Counts> counts_ ABSL_GUARDED_BY(counts_mu_);
 };
 
 }  // namespace

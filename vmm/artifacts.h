@@ -83,7 +83,9 @@ class ArtifactCache {
       const CancelledFn& cancelled) = 0;
 
   // What is cached now, one entry per AllArtifactNames() element, with the
-  // key its current inputs hash to. Never builds.
+  // key its current inputs hash to, and how often this instance found each
+  // artifact cached or built it (cache_hits, builds, build_failures; a
+  // cancelled build counts as neither). Never builds.
   virtual std::vector<v1::ArtifactState> List() const = 0;
 
   virtual const std::filesystem::path& cache_dir() const = 0;

@@ -86,6 +86,19 @@ class Watchdog {
   std::thread thread_;  // last: starts once the rest is set up
 };
 
+// Counts one VM in `gauge` while it exists: declared before the VM, it
+// outlives it.
+class CountedVm {
+ public:
+  explicit CountedVm(std::atomic<int>& gauge) : gauge_(gauge) { ++gauge_; }
+  CountedVm(const CountedVm&) = delete;
+  CountedVm& operator=(const CountedVm&) = delete;
+  ~CountedVm() { --gauge_; }
+
+ private:
+  std::atomic<int>& gauge_;
+};
+
 // How a run ended, decided before its VM is destroyed and reported after.
 struct Ending {
   bool agent_result = false;  // the agent's Result says it all
@@ -107,7 +120,7 @@ class RunLifecycle {
   RunLifecycle(const RunnerOptions& options, ArtifactCache* artifacts,
                VmProvider* vms, const ResolvedRun& run, EventRelay& relay,
                Cancellation& cancel, Watchdog& watchdog,
-               SlotLimiter::Ticket& ticket)
+               SlotLimiter::Ticket& ticket, std::atomic<int>& vms_running)
       : options_(options),
         artifacts_(artifacts),
         vms_(vms),
@@ -115,12 +128,14 @@ class RunLifecycle {
         relay_(relay),
         cancel_(cancel),
         watchdog_(watchdog),
-        ticket_(ticket) {}
+        ticket_(ticket),
+        vms_running_(vms_running) {}
 
   Ending Drive() {
     std::optional<GuestArtifacts> artifacts;
     if (std::optional<Ending> ending = Prepare(artifacts)) return *ending;
     if (std::optional<Ending> ending = Queue()) return *ending;
+    CountedVm counted(vms_running_);  // from the start of the boot
     std::unique_ptr<Vm> vm;
     if (std::optional<Ending> ending = Boot(*artifacts, vm)) return *ending;
     Ending ending = Execute(*vm);
@@ -264,6 +279,7 @@ class RunLifecycle {
   Cancellation& cancel_;
   Watchdog& watchdog_;
   SlotLimiter::Ticket& ticket_;
+  std::atomic<int>& vms_running_;
 };
 
 }  // namespace
@@ -334,7 +350,7 @@ absl::Status Runner::Run(const v1::RunRequest& request, RunEventSink& sink,
     Watchdog watchdog(options_.watch_interval, std::move(caller_gone),
                       &cancel);
     ending = RunLifecycle(options_, artifacts_, vms_, *run, relay, cancel,
-                          watchdog, *slot)
+                          watchdog, *slot, vms_running_)
                  .Drive();
   }
   slot.reset();  // the VM is gone: the next run may have the slot

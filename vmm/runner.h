@@ -1,6 +1,7 @@
 #ifndef CLOUDLET_VMM_RUNNER_H_
 #define CLOUDLET_VMM_RUNNER_H_
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <unordered_set>
@@ -66,6 +67,9 @@ class Runner {
   // Blocks until no run is in flight or `deadline` passes; true when idle.
   bool WaitUntilIdle(absl::Time deadline);
   int in_flight() const;
+  // The VMs of runs in flight, each counted from the start of its boot
+  // until it is gone (killed, reaped, its state removed).
+  int vms_running() const { return vms_running_.load(); }
 
   const RunLimits& limits() const { return options_.limits; }
 
@@ -80,6 +84,7 @@ class Runner {
   mutable absl::Mutex mu_;
   absl::CondVar idle_;
   std::unordered_set<Cancellation*> active_ ABSL_GUARDED_BY(mu_);
+  std::atomic<int> vms_running_{0};
 };
 
 }  // namespace cloudlet::vmm

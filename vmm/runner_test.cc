@@ -323,6 +323,24 @@ TEST_F(RunnerTest, CallerGoingAwayEndsTheRunCancelledAndKillsTheVm) {
   EXPECT_TRUE(ProcessGone(provider_->last_pid()));
 }
 
+TEST_F(RunnerTest, CountsARunsVmWhileItExists) {
+  EXPECT_EQ(runner_->vms_running(), 0);
+  RecordingSink sink;
+  std::atomic<bool> gone{false};
+  std::thread run([&] {
+    EXPECT_TRUE(runner_
+                    ->Run(Shell("echo started; sleep 60\n"), sink,
+                          [&] { return gone.load(); })
+                    .ok());
+  });
+  ASSERT_TRUE(
+      sink.WaitFor([](const v1::RunEvent& e) { return e.has_output(); }));
+  EXPECT_EQ(runner_->vms_running(), 1);
+  gone = true;
+  run.join();
+  EXPECT_EQ(runner_->vms_running(), 0);
+}
+
 TEST_F(RunnerTest, AWorkloadPastItsTimeoutEndsAsTimeout) {
   RecordingSink sink;
   absl::Time start = absl::Now();
@@ -364,6 +382,7 @@ TEST_F(RunnerTest, ABootFailureEndsBootFailedWithTheConsoleTail) {
   EXPECT_EQ(result.ended_in(), v1::BOOTING);
   EXPECT_NE(result.console_tail().find("Kernel panic"), std::string::npos);
   EXPECT_EQ(slots_->running(), 0);
+  EXPECT_EQ(runner_->vms_running(), 0);
 }
 
 TEST_F(RunnerTest, AnArtifactBuildFailureEndsPrepareFailed) {

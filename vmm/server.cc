@@ -84,6 +84,7 @@ v1::VmmHealthResponse VmmServer::Health() const {
   response.set_shutting_down(shutting_down);
   response.set_running_runs(static_cast<uint32_t>(slots_.running()));
   response.set_queued_runs(static_cast<uint32_t>(slots_.queued()));
+  response.set_vms_running(static_cast<uint32_t>(runner_.vms_running()));
   response.set_max_vms(static_cast<uint32_t>(slots_.max_running()));
   response.set_max_queue(static_cast<uint32_t>(slots_.max_queue()));
   response.set_accel(AccelName(vms_->accel()));

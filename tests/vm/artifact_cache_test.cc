@@ -115,6 +115,28 @@ TEST_F(ArtifactCacheTest, ListShowsWhatIsCachedWithItsKeyAndSize) {
   EXPECT_FALSE(states[7].cached());
 }
 
+TEST_F(ArtifactCacheTest, ListCountsTheHitsBuildsAndFailuresOfThisInstance) {
+  auto good = SourceDirWithInitramfsScript("printf 'fake initramfs' > \"$2\"");
+  auto bad = SourceDirWithInitramfsScript("exit 3");
+  ASSERT_TRUE(good.ok() && bad.ok());
+  auto cache = vmm::ArtifactCache::Open(FakeOptions(*good));
+  ASSERT_TRUE(cache.ok()) << cache.status();
+  ASSERT_TRUE((*cache)->EnsureArtifact("initramfs", nullptr, nullptr).ok());
+  ASSERT_TRUE((*cache)->EnsureArtifact("initramfs", nullptr, nullptr).ok());
+  std::vector<v1::ArtifactState> states = (*cache)->List();
+  EXPECT_EQ(states[1].builds(), 1u);
+  EXPECT_EQ(states[1].cache_hits(), 1u);
+  EXPECT_EQ(states[1].build_failures(), 0u);
+  EXPECT_EQ(states[0].builds() + states[0].cache_hits(), 0u);  // kernel
+
+  auto failing = vmm::ArtifactCache::Open(FakeOptions(*bad));
+  ASSERT_TRUE(failing.ok()) << failing.status();
+  EXPECT_FALSE((*failing)->EnsureArtifact("initramfs", nullptr, nullptr).ok());
+  states = (*failing)->List();
+  EXPECT_EQ(states[1].build_failures(), 1u);
+  EXPECT_EQ(states[1].builds(), 0u);
+}
+
 TEST_F(ArtifactCacheTest, AChangedInputGivesANewKey) {
   auto a = SourceDirWithInitramfsScript("exit 1");
   auto b = SourceDirWithInitramfsScript("exit 1");
