@@ -44,7 +44,8 @@ int main(int argc, char** argv) {
   cloudlet::BlockTerminationSignals();
   absl::SetProgramUsageMessage(
       "cloudlet-api [--listen=127.0.0.1:3000] [--vmm=127.0.0.1:50051]\n"
-      "Serves POST /run (Server-Sent Events), POST /shutdown, GET /healthz.");
+      "Serves POST /run (Server-Sent Events), POST /shutdown, GET /healthz,\n"
+      "GET /metrics (Prometheus).");
   std::vector<std::string> args = cloudlet::NormalizeFlagNames(argc, argv);
   std::vector<char*> pointers = cloudlet::ArgvPointers(args);
   std::vector<char*> rest = absl::ParseCommandLine(

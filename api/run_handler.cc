@@ -29,11 +29,17 @@ struct StreamState {
   std::string run_id = "-";
   bool saw_result = false;
   absl::Time last_write = absl::Now();
+  ApiMetrics* metrics = nullptr;
+  v1::Language language = v1::LANGUAGE_UNSPECIFIED;
+  // What the run counts as if it ends without a Result: a stream that is
+  // dropped without one was abandoned by its client.
+  absl::string_view outcome_without_result = kOutcomeCancelled;
 
   ~StreamState() {
     // Cancelling a finished call is a no-op; an unfinished one is abandoned
     // by its client, and cancelling it stops the VM.
     stream->Cancel();
+    if (!saw_result) metrics->RecordOutcome(language, outcome_without_result);
     spdlog::debug("run={} client={} stream closed", run_id, client);
   }
 
@@ -47,6 +53,7 @@ void NoteEvent(StreamState& state, const v1::RunEvent& event) {
   } else if (event.has_result()) {
     state.saw_result = true;
     const v1::Result& result = event.result();
+    state.metrics->RecordResult(state.language, result);
     spdlog::info("run={} result status={} reason={} exit_code={} signal={}",
                  state.run_id, StageName(result.status()),
                  ReasonName(result.reason()), result.exit_code(),
@@ -97,6 +104,7 @@ bool Pump(StreamState& state, httplib::DataSink& sink) {
       if (status.ok() && !state.saw_result) {
         status = absl::InternalError("the VMM ended the run without a result");
       }
+      if (!state.saw_result) state.outcome_without_result = kOutcomeStreamError;
       if (!status.ok()) {
         spdlog::warn("run={} stream failed: {}", state.run_id,
                      status.ToString());
@@ -164,6 +172,7 @@ void RunHandler::Handle(const httplib::Request& request,
   if (!stream.ok()) {
     spdlog::warn("POST /run client={} vmm={} error=\"{}\"", client,
                  vmm_->target(), std::string(stream.status().message()));
+    metrics_->RecordOutcome(run->workload().language(), kOutcomeRejected);
     SetErrorResponse(stream.status(), response);
     return;
   }
@@ -173,6 +182,8 @@ void RunHandler::Handle(const httplib::Request& request,
   state->token = streams_->Enter();
   state->options = options_;
   state->client = client;
+  state->metrics = metrics_;
+  state->language = run->workload().language();
   absl::StatusOr<PeerWatch> peer =
       PeerWatch::Find(request.local_addr, request.local_port,
                       request.remote_addr, request.remote_port);
@@ -205,6 +216,7 @@ void RunHandler::Handle(const httplib::Request& request,
       spdlog::info("POST /run client={} status={} error=\"{}\"", client,
                    HttpStatusFor(status.code()),
                    std::string(status.message()));
+      state->outcome_without_result = kOutcomeRejected;
       SetErrorResponse(status, response);
       return;
     }

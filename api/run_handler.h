@@ -6,6 +6,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "api/metrics.h"
 #include "api/vmm_client.h"
 
 namespace cloudlet::api {
@@ -58,18 +59,23 @@ struct RunHandlerOptions {
 // after it, an `event: error` frame ends the stream. When the client goes
 // away the gRPC call is cancelled within peer_check_interval.
 //
+// Every run whose body decoded is counted once in `metrics` when its
+// stream ends: with its Result, or as rejected / cancelled / stream_error.
+//
 // Called on cpp-httplib's worker threads, one request per thread; the
-// referenced client and counter must outlive the server.
+// referenced client, counter and metrics must outlive the server.
 class RunHandler {
  public:
-  RunHandler(VmmClient* vmm, StreamCounter* streams, RunHandlerOptions options)
-      : vmm_(vmm), streams_(streams), options_(options) {}
+  RunHandler(VmmClient* vmm, StreamCounter* streams, ApiMetrics* metrics,
+             RunHandlerOptions options)
+      : vmm_(vmm), streams_(streams), metrics_(metrics), options_(options) {}
 
   void Handle(const httplib::Request& request, httplib::Response& response);
 
  private:
   VmmClient* vmm_;
   StreamCounter* streams_;
+  ApiMetrics* metrics_;
   RunHandlerOptions options_;
 };
 

@@ -71,7 +71,8 @@ ApiServer::ApiServer(ApiServerOptions options,
     : options_(std::move(options)),
       on_shutdown_requested_(std::move(on_shutdown)),
       vmm_(options_.vmm),
-      run_handler_(&vmm_, &streams_, options_.run) {}
+      metrics_(registry_),
+      run_handler_(&vmm_, &streams_, &metrics_, options_.run) {}
 
 absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
     ApiServerOptions options, std::function<void()> on_shutdown_requested) {
@@ -142,10 +143,12 @@ void ApiServer::RegisterRoutes() {
               "request without a body: send JSON with a Content-Length"),
           response);
     } else {
-      SetErrorResponse(absl::NotFoundError(absl::StrCat(
-                           request.path, ": not found; the API serves POST "
-                                         "/run, POST /shutdown and GET /healthz")),
-                       response);
+      SetErrorResponse(
+          absl::NotFoundError(absl::StrCat(
+              request.path,
+              ": not found; the API serves POST /run, POST /shutdown, GET "
+              "/healthz and GET /metrics")),
+          response);
     }
     return httplib::Server::HandlerResponse::Handled;
   });
@@ -161,6 +164,10 @@ void ApiServer::RegisterRoutes() {
   server_.Get("/healthz", [this](const httplib::Request&,
                                  httplib::Response& response) {
     HandleHealth(response);
+  });
+  server_.Get("/metrics", [this](const httplib::Request&,
+                                 httplib::Response& response) {
+    HandleMetrics(response);
   });
 
   // A known path with the wrong method is 405 (cpp-httplib would say 404).
@@ -183,10 +190,12 @@ void ApiServer::RegisterRoutes() {
     server_.Patch(path, not_allowed("POST"));
     server_.Delete(path, not_allowed("POST"));
   }
-  server_.Post("/healthz", not_allowed("GET"));
-  server_.Put("/healthz", not_allowed("GET"));
-  server_.Patch("/healthz", not_allowed("GET"));
-  server_.Delete("/healthz", not_allowed("GET"));
+  for (const char* path : {"/healthz", "/metrics"}) {
+    server_.Post(path, not_allowed("GET"));
+    server_.Put(path, not_allowed("GET"));
+    server_.Patch(path, not_allowed("GET"));
+    server_.Delete(path, not_allowed("GET"));
+  }
 
   // Errors cpp-httplib produces itself (no route, body too large, bad
   // request line) get the same JSON body as ours.
@@ -199,7 +208,7 @@ void ApiServer::RegisterRoutes() {
       code = "NOT_FOUND";
       message = absl::StrCat(request.path,
                              ": not found; the API serves POST /run, "
-                             "POST /shutdown and GET /healthz");
+                             "POST /shutdown, GET /healthz and GET /metrics");
     } else if (response.status == 413) {
       code = "RESOURCE_EXHAUSTED";
       message = absl::StrCat("request body over the limit of ",
@@ -241,6 +250,18 @@ void ApiServer::HandleHealth(httplib::Response& response) {
                                                           ? "ok"
                                                           : "unavailable");
   SetJson(body, status, response);
+}
+
+void ApiServer::HandleMetrics(httplib::Response& response) {
+  metrics_.SetActiveStreams(streams_.active());
+  absl::StatusOr<v1::VmmHealthResponse> vmm =
+      vmm_.Health(options_.metrics_vmm_timeout);
+  if (!vmm.ok()) {
+    spdlog::debug("GET /metrics without the VMM's figures: {}",
+                  vmm.status().ToString());
+  }
+  response.status = 200;
+  response.set_content(ScrapeText(registry_, vmm), kMetricsContentType);
 }
 
 void ApiServer::HandleShutdown(const httplib::Request& request,

@@ -2,6 +2,7 @@
 #define CLOUDLET_API_SERVER_H_
 
 #include <httplib.h>
+#include <prometheus/registry.h>
 
 #include <functional>
 #include <memory>
@@ -10,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "api/metrics.h"
 #include "api/run_handler.h"
 #include "api/vmm_client.h"
 
@@ -27,6 +29,9 @@ struct ApiServerOptions {
   absl::Duration drain_timeout = absl::Seconds(30);
   // Worker threads: every streaming run holds one for its whole length.
   size_t threads = 64;
+  // How long GET /metrics waits for the VMM's Health answer; past it the
+  // scrape reports cloudlet_vmm_up 0 and the API's own metrics only.
+  absl::Duration metrics_vmm_timeout = absl::Seconds(1);
 };
 
 // The HTTP API:
@@ -36,6 +41,8 @@ struct ApiServerOptions {
 //                   runs so that the owner stops this server too
 //   GET  /healthz   {"api": {...}, "vmm": {...}}: 200 when the VMM is ready,
 //                   503 otherwise
+//   GET  /metrics   Prometheus text format: the API's run metrics and the
+//                   VMM's gauges and counters (metrics.h)
 // Anything else is 404, a known path with another method 405; every error
 // body is {"code", "message"}.
 class ApiServer {
@@ -61,6 +68,7 @@ class ApiServer {
   ApiServer(ApiServerOptions options, std::function<void()> on_shutdown);
   void RegisterRoutes();
   void HandleHealth(httplib::Response& response);
+  void HandleMetrics(httplib::Response& response);
   void HandleShutdown(const httplib::Request& request,
                       httplib::Response& response);
 
@@ -68,6 +76,8 @@ class ApiServer {
   std::function<void()> on_shutdown_requested_;
   VmmClient vmm_;
   StreamCounter streams_;
+  prometheus::Registry registry_;
+  ApiMetrics metrics_;
   RunHandler run_handler_;
   httplib::Server server_;
   std::thread thread_;

@@ -70,20 +70,34 @@ VmmClient::VmmClient(VmmClientOptions options)
       stub_(v1::VmmService::NewStub(channel_)) {}
 
 absl::Status VmmClient::WaitUntilReachable() {
-  if (channel_->WaitForConnected(
-          absl::ToChronoTime(absl::Now() + options_.connect_timeout))) {
+  return WaitUntilReachable(options_.connect_timeout);
+}
+
+absl::Status VmmClient::WaitUntilReachable(absl::Duration timeout) {
+  if (channel_->WaitForConnected(absl::ToChronoTime(absl::Now() + timeout))) {
     return absl::OkStatus();
   }
   return absl::UnavailableError(absl::StrCat(
       "the VMM at ", options_.target, " did not answer within ",
-      absl::FormatDuration(options_.connect_timeout),
-      "; is cloudlet-vmm running?"));
+      absl::FormatDuration(timeout), "; is cloudlet-vmm running?"));
 }
 
 absl::StatusOr<v1::VmmHealthResponse> VmmClient::Health() {
   if (absl::Status s = WaitUntilReachable(); !s.ok()) return s;
+  return HealthCall(absl::Now() + options_.call_timeout);
+}
+
+absl::StatusOr<v1::VmmHealthResponse> VmmClient::Health(
+    absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
+  if (absl::Status s = WaitUntilReachable(timeout); !s.ok()) return s;
+  return HealthCall(deadline);
+}
+
+absl::StatusOr<v1::VmmHealthResponse> VmmClient::HealthCall(
+    absl::Time deadline) {
   grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));
+  context.set_deadline(absl::ToChronoTime(deadline));
   v1::VmmHealthResponse response;
   grpc::Status status =
       stub_->Health(&context, v1::VmmHealthRequest(), &response);

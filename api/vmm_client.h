@@ -77,6 +77,9 @@ class VmmClient {
   // Unavailable (naming the target) when the VMM cannot be reached within
   // connect_timeout; otherwise the call's own status.
   absl::StatusOr<v1::VmmHealthResponse> Health();
+  // As Health(), but within `timeout` in all (connecting and the call), for
+  // callers that must answer quickly, like a metrics scrape.
+  absl::StatusOr<v1::VmmHealthResponse> Health(absl::Duration timeout);
   absl::StatusOr<v1::ShutdownResponse> Shutdown(
       const v1::ShutdownRequest& request);
 
@@ -88,7 +91,11 @@ class VmmClient {
       const v1::RunRequest& request);
 
  private:
+  // Unavailable when the VMM is not reachable within `timeout`
+  // (connect_timeout when not given).
   absl::Status WaitUntilReachable();
+  absl::Status WaitUntilReachable(absl::Duration timeout);
+  absl::StatusOr<v1::VmmHealthResponse> HealthCall(absl::Time deadline);
 
   VmmClientOptions options_;
   std::shared_ptr<grpc::Channel> channel_;
