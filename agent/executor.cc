@@ -1,8 +1,12 @@
 #include "agent/executor.h"
 
 #include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <optional>
 #include <system_error>
@@ -10,7 +14,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "agent/oom_watch.h"
 #include "agent/stage_runner.h"
 #include "common/ids.h"
 #include "common/subprocess.h"
@@ -84,6 +90,30 @@ absl::Status WriteFile(const std::filesystem::path& path,
   return absl::OkStatus();
 }
 
+// Gives `root` and everything under it to `owner`.
+absl::Status ChownTree(const std::filesystem::path& root, const RunAs& owner) {
+  auto chown = [&](const std::filesystem::path& path) -> absl::Status {
+    if (::lchown(path.c_str(), owner.uid, owner.gid) != 0) {
+      return absl::InternalError(absl::StrCat("cannot give ", path.string(),
+                                              " to uid ", owner.uid, ": ",
+                                              std::strerror(errno)));
+    }
+    return absl::OkStatus();
+  };
+  if (absl::Status s = chown(root); !s.ok()) return s;
+  std::error_code error;
+  for (auto it = std::filesystem::recursive_directory_iterator(root, error);
+       !error && it != std::filesystem::recursive_directory_iterator();
+       it.increment(error)) {
+    if (absl::Status s = chown(it->path()); !s.ok()) return s;
+  }
+  if (error) {
+    return absl::InternalError(
+        absl::StrCat("cannot list ", root.string(), ": ", error.message()));
+  }
+  return absl::OkStatus();
+}
+
 void SetTermination(const ExitStatus& status, v1::Result& result) {
   if (status.killed_by_signal()) {
     result.set_signal(status.signal);
@@ -134,8 +164,19 @@ class RunSession {
         return Fail(v1::INTERNAL_ERROR, v1::PENDING, std::string(s.message()));
       }
     }
-    std::vector<std::string> env =
-        MergeEnv(run_.env, {{"TMPDIR", tmp.string()}});
+    std::vector<std::pair<std::string, std::string>> run_env = {
+        {"TMPDIR", tmp.string()}};
+    if (options_.run_as) {
+      std::filesystem::path home = dir->path() / "home";
+      std::filesystem::create_directories(home, error);
+      if (!run_.request.workload().env().contains("HOME")) {
+        run_env.emplace_back("HOME", home.string());
+      }
+      if (absl::Status s = ChownTree(dir->path(), *options_.run_as); !s.ok()) {
+        return Fail(v1::INTERNAL_ERROR, v1::PENDING, std::string(s.message()));
+      }
+    }
+    std::vector<std::string> env = MergeEnv(run_.env, run_env);
 
     if (run_.build) {
       std::optional<StageOutcome> built =
@@ -147,7 +188,8 @@ class RunSession {
         SetTermination(built->status, result_);
         return Fail(v1::BUILD_FAILED, v1::BUILDING,
                     absl::StrCat("build failed: `", run_.plan.build->Display(),
-                                 "` ended with ", built->status.ToString()));
+                                 "` ended with ", built->status.ToString(),
+                                 OomNote()));
       }
       if (!run_.run) {
         SetTermination(built->status, result_);
@@ -168,8 +210,8 @@ class RunSession {
     SetDuration(ran->elapsed, result_.mutable_timings()->mutable_run());
     if (ran->end != StageEnd::kExited) return Ended(*ran, v1::RUNNING);
     SetTermination(ran->status, result_);
-    Done(v1::RUNNING,
-         absl::StrCat("the program ended with ", ran->status.ToString()));
+    Done(v1::RUNNING, absl::StrCat("the program ended with ",
+                                   ran->status.ToString(), OomNote()));
   }
 
   // Runs one stage; nullopt when it could not start (the result is set).
@@ -199,8 +241,17 @@ class RunSession {
     spec.spawn.cwd = cwd;
     spec.spawn.env = env;
     spec.stdin_data = stdin_data;
+    if (options_.run_as) {
+      spec.spawn.uid = options_.run_as->uid;
+      spec.spawn.gid = options_.run_as->gid;
+      spec.spawn.oom_score_adj = 0;
+      rlim_t processes = options_.max_processes;
+      spec.spawn.rlimits.emplace_back(RLIMIT_NPROC, rlimit{processes, processes});
+    }
+    OomWatch oom;
     absl::StatusOr<StageOutcome> outcome =
         RunStage(spec, deadline_, control_, budget_, sink_);
+    oom_victims_ = oom.Victims();
     if (!outcome.ok()) {
       Fail(v1::INTERNAL_ERROR, stage,
            absl::StrCat("cannot start `", argv[0],
@@ -233,6 +284,23 @@ class RunSession {
     }
   }
 
+  // "; the guest ran out of memory and ..." when the kernel's OOM killer
+  // killed processes during the last stage, else "".
+  std::string OomNote() const {
+    if (oom_victims_.empty()) return "";
+    constexpr size_t kNamed = 3;
+    std::vector<std::string> named(
+        oom_victims_.begin(),
+        oom_victims_.begin() + std::min(kNamed, oom_victims_.size()));
+    return absl::StrCat(
+        "; the guest ran out of memory and the kernel's OOM killer killed ",
+        absl::StrJoin(named, ", "),
+        oom_victims_.size() > kNamed
+            ? absl::StrCat(" and ", oom_victims_.size() - kNamed, " more")
+            : "",
+        "; give the VM more memory ([vm] memory-mib)");
+  }
+
   std::string TimeoutMessage() const {
     return absl::StrCat("timed out after ", absl::FormatDuration(run_.timeout),
                         "; the workload's processes were killed");
@@ -259,6 +327,7 @@ class RunSession {
   const absl::Time started_;
   const absl::Time deadline_;
   OutputBudget budget_;
+  std::vector<std::string> oom_victims_;  // of the last stage
   v1::Result result_;
 };
 

@@ -1,8 +1,11 @@
 #ifndef CLOUDLET_AGENT_EXECUTOR_H_
 #define CLOUDLET_AGENT_EXECUTOR_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +18,12 @@
 #include "agent/run_control.h"
 
 namespace cloudlet::agent {
+
+// An unprivileged user for the workloads' processes.
+struct RunAs {
+  uid_t uid = 65534;
+  gid_t gid = 65534;
+};
 
 struct ExecutorOptions {
   // Each run gets a private directory under this one, removed afterwards.
@@ -29,6 +38,16 @@ struct ExecutorOptions {
   // The environment every run starts from ("KEY=VALUE"), normally the
   // agent's own; the language's defaults and the workload's env go on top.
   std::vector<std::string> base_env;
+  // When set (the guest's agent runs as root; its workloads must not), a
+  // run's processes run as this user, which owns the run's directory and
+  // gets a HOME in it (unless the workload sets HOME); they may have at
+  // most `max_processes` processes and threads at once (RLIMIT_NPROC, so a
+  // fork bomb stops there), and have oom_score_adj 0 whatever the agent's,
+  // so the OOM killer takes them before an agent that protected itself.
+  // Needs the agent to run as root, and `work_root` to be searchable by
+  // that user.
+  std::optional<RunAs> run_as;
+  uint32_t max_processes = 256;
 };
 
 // A checked request, ready to run: what Executor::Prepare returns.

@@ -1,6 +1,7 @@
 #include "agent/executor.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -188,6 +189,45 @@ TEST_F(ExecutorTest, PrepareFillsARunIdAndCapsLimits) {
   run = Executor(options_).Prepare(request);
   EXPECT_EQ(run->output_limit_bytes, 10u);
   EXPECT_EQ(run->timeout, options_.default_timeout);
+}
+
+// The guest's agent runs as root and gives its workloads a user of their
+// own (tests/hardening runs the hostile cases in a real VM).
+class RunAsTest : public ExecutorTest {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "switching users needs root";
+    ExecutorTest::SetUp();
+    // The run's user must be able to reach its dir, as in the guest's /tmp.
+    std::filesystem::permissions(root_->path(),
+                                 std::filesystem::perms::others_exec,
+                                 std::filesystem::perm_options::add);
+    options_.run_as = RunAs{65534, 65534};
+    options_.max_processes = 16;
+  }
+};
+
+TEST_F(RunAsTest, TheWorkloadRunsAsThatUserInADirAndHomeItOwns) {
+  v1::Result result = Execute(Request(
+      v1::SHELL,
+      "id -u; echo made >made.txt && cat made.txt; "
+      "echo home >\"$HOME/h\" && cat \"$HOME/h\"; "
+      "cat /proc/self/oom_score_adj; "
+      "awk '/Max processes/ {print $3}' /proc/self/limits"));
+  EXPECT_EQ(result.exit_code(), 0)
+      << sink_.Output(v1::RUNNING, v1::STDERR);
+  EXPECT_EQ(sink_.Output(v1::RUNNING, v1::STDOUT),
+            "65534\nmade\nhome\n0\n16\n");
+  EXPECT_TRUE(WorkRootEmpty());
+}
+
+TEST_F(RunAsTest, AForkBombStopsAtTheProcessLimit) {
+  v1::Result result = Execute(Request(
+      v1::SHELL, "for i in $(seq 32); do sleep 5 & done; echo all forked"));
+  EXPECT_NE(result.exit_code(), 0);
+  EXPECT_THAT(sink_.Output(v1::RUNNING, v1::STDERR), HasSubstr("fork"));
+  EXPECT_EQ(sink_.Output(v1::RUNNING, v1::STDOUT), "");
+  EXPECT_TRUE(WorkRootEmpty());
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -13,7 +14,9 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "agent/agent_server.h"
 #include "common/flags.h"
@@ -43,6 +46,12 @@ ABSL_FLAG(uint64_t, max_stdin_bytes, 4 << 20, "largest accepted stdin");
 ABSL_FLAG(uint32_t, max_runs, 32, "runs at once; more are refused");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(2),
           "on SIGTERM, how long stopped runs get to send their result");
+ABSL_FLAG(std::string, run_as, "",
+          "UID:GID to run workloads as (the guest passes 65534:65534); "
+          "empty: the agent's own user. Needs root");
+ABSL_FLAG(uint32_t, max_processes, 256,
+          "with --run_as: the most processes and threads a run may have at "
+          "once (RLIMIT_NPROC)");
 
 namespace {
 
@@ -79,6 +88,23 @@ absl::StatusOr<std::filesystem::path> WorkRoot(std::string flag) {
                      error ? absl::StrCat(" (", error.message(), ")") : ""));
   }
   return std::filesystem::path(flag);
+}
+
+// "UID:GID" -> RunAs; "" -> nullopt.
+absl::StatusOr<std::optional<agent::RunAs>> ParseRunAs(const std::string& flag) {
+  if (flag.empty()) return std::nullopt;
+  std::vector<std::string> parts = absl::StrSplit(flag, ':');
+  agent::RunAs run_as;
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &run_as.uid) ||
+      !absl::SimpleAtoi(parts[1], &run_as.gid)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--run_as=", flag, ": expected UID:GID, e.g. 65534:65534"));
+  }
+  if (::geteuid() != 0) {
+    return absl::InvalidArgumentError(
+        "--run_as needs the agent to run as root");
+  }
+  return run_as;
 }
 
 int Fail(const absl::Status& status) {
@@ -118,6 +144,11 @@ int main(int argc, char** argv) {
   executor.request_limits.max_code_bytes = absl::GetFlag(FLAGS_max_code_bytes);
   executor.request_limits.max_stdin_bytes =
       absl::GetFlag(FLAGS_max_stdin_bytes);
+  absl::StatusOr<std::optional<agent::RunAs>> run_as =
+      ParseRunAs(absl::GetFlag(FLAGS_run_as));
+  if (!run_as.ok()) return Fail(run_as.status());
+  executor.run_as = *run_as;
+  executor.max_processes = absl::GetFlag(FLAGS_max_processes);
   for (char** entry = environ; *entry != nullptr; ++entry) {
     executor.base_env.emplace_back(*entry);
   }
@@ -140,8 +171,9 @@ int main(int argc, char** argv) {
       return Fail(s);
     }
   }
-  spdlog::info("event=ready version={} pid={} work_root={}", CLOUDLET_VERSION,
-               ::getpid(), work_root->string());
+  spdlog::info("event=ready version={} pid={} work_root={} run_as={}",
+               CLOUDLET_VERSION, ::getpid(), work_root->string(),
+               *run_as ? absl::GetFlag(FLAGS_run_as) : "self");
 
   int signal = cloudlet::WaitForTerminationSignal();
   spdlog::info("event=signal signal={}", signal);

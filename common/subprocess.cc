@@ -1,6 +1,7 @@
 #include "common/subprocess.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -53,6 +54,9 @@ struct ChildPlan {
   const char* cwd = nullptr;
   int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;  // -1: keep ours
   const std::vector<std::pair<int, rlimit>>* rlimits = nullptr;
+  std::string oom_score_adj;  // empty: keep the inherited value
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
   pid_t parent = 0;
   int error_pipe = -1;
 };
@@ -84,6 +88,22 @@ struct ChildPlan {
   }
   for (const auto& [resource, limit] : *plan.rlimits) {
     if (::setrlimit(resource, &limit) != 0) ChildFail(plan.error_pipe);
+  }
+  if (!plan.oom_score_adj.empty()) {
+    int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || ::write(fd, plan.oom_score_adj.data(),
+                          plan.oom_score_adj.size()) < 0) {
+      ChildFail(plan.error_pipe);
+    }
+    ::close(fd);
+  }
+  if (plan.gid || plan.uid) {
+    if (::setgroups(0, nullptr) != 0) ChildFail(plan.error_pipe);
+    if (plan.gid && ::setgid(*plan.gid) != 0) ChildFail(plan.error_pipe);
+    if (plan.uid && ::setuid(*plan.uid) != 0) ChildFail(plan.error_pipe);
+    // A change of credentials clears the parent-death signal: set it again.
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) ChildFail(plan.error_pipe);
+    if (::getppid() != plan.parent) ::_exit(127);
   }
   if (plan.cwd != nullptr && ::chdir(plan.cwd) != 0) {
     ChildFail(plan.error_pipe);
@@ -155,6 +175,11 @@ absl::StatusOr<ChildProcess> ChildProcess::Spawn(const SpawnOptions& options) {
   std::string cwd = options.cwd.string();
   if (!cwd.empty()) plan.cwd = cwd.c_str();
   plan.rlimits = &options.rlimits;
+  if (options.oom_score_adj) {
+    plan.oom_score_adj = absl::StrCat(*options.oom_score_adj);
+  }
+  plan.uid = options.uid;
+  plan.gid = options.gid;
   plan.parent = ::getpid();
 
   // The child's ends of its standard streams, closed in the parent after

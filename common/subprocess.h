@@ -48,6 +48,14 @@ struct SpawnOptions {
   bool stderr_to_stdout = false;
   // Resource limits applied in the child before exec.
   std::vector<std::pair<int, rlimit>> rlimits;
+  // Written to the child's /proc/self/oom_score_adj before exec (-1000 to
+  // 1000); nullopt keeps the inherited value. Lowering it needs privilege.
+  std::optional<int> oom_score_adj;
+  // Run the child as this user and group, without supplementary groups
+  // (switching needs privilege: root). nullopt keeps ours. Limits and
+  // oom_score_adj are applied before the switch, cwd is entered after it.
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
 };
 
 // A child process that runs in its own session and process group, and is

@@ -8,6 +8,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/temp_dir.h"
 #include "gtest/gtest.h"
 
 namespace cloudlet {
@@ -116,6 +117,41 @@ TEST(ChildProcess, UsesGivenEnvironmentAndDirectory) {
       RunCommand(options, absl::Seconds(10));
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->output, "hello /usr\n");
+}
+
+TEST(ChildProcess, SetsTheOomScoreAdjustment) {
+  SpawnOptions options = Shell("cat /proc/self/oom_score_adj");
+  options.oom_score_adj = 1000;  // raising it needs no privilege
+  absl::StatusOr<CommandResult> result =
+      RunCommand(options, absl::Seconds(10));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->output, "1000\n");
+}
+
+TEST(ChildProcess, RunsAsTheGivenUserWithItsLimits) {
+  if (::geteuid() != 0) GTEST_SKIP() << "switching users needs root";
+  SpawnOptions options = Shell(
+      "echo $(id -u) $(id -g) $(id -G); "
+      "awk '/Max processes/ {print $3, $4}' /proc/self/limits");
+  options.uid = 65534;
+  options.gid = 65534;
+  options.rlimits = {{RLIMIT_NPROC, rlimit{64, 64}}};
+  options.cwd = "/";
+  absl::StatusOr<CommandResult> result =
+      RunCommand(options, absl::Seconds(10));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->output, "65534 65534 65534\n64 64\n");
+}
+
+TEST(ChildProcess, ADirectoryTheUserCannotEnterFailsTheSpawn) {
+  if (::geteuid() != 0) GTEST_SKIP() << "switching users needs root";
+  absl::StatusOr<TempDir> dir = TempDir::Create("subprocess-test-");  // 0700
+  ASSERT_TRUE(dir.ok());
+  SpawnOptions options = Shell("true");
+  options.uid = 65534;
+  options.gid = 65534;
+  options.cwd = dir->path();
+  EXPECT_FALSE(ChildProcess::Spawn(options).ok());
 }
 
 TEST(RunCommand, MergesStreamsAndCallsBackPerLine) {
