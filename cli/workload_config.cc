@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "cli/source_text.h"
 #include "common/workload_names.h"
 
 namespace cloudlet::cli {
@@ -111,12 +112,14 @@ const toml::table* GetTable(const toml::table& parent, absl::string_view key,
   return node->as_table();
 }
 
-// Resolves a path from the config against the config's folder and reads it.
+// Resolves a path from the config against the config's folder and reads it,
+// refusing (before reading) a file over `max_bytes` (0: no limit).
 absl::StatusOr<std::string> ReadReferencedFile(const toml::node& node,
                                                absl::string_view key,
                                                const fs::path& base_dir,
                                                const Errors& errors,
-                                               fs::path* resolved) {
+                                               fs::path* resolved,
+                                               uint64_t max_bytes = 0) {
   absl::StatusOr<std::string> value = GetString(node, key, errors);
   if (!value.ok()) return value.status();
   if (value->empty()) return errors.At(node.source(), key, "must not be empty");
@@ -124,6 +127,15 @@ absl::StatusOr<std::string> ReadReferencedFile(const toml::node& node,
   if (path.is_relative()) path = base_dir / path;
   path = path.lexically_normal();
   if (resolved != nullptr) *resolved = path;
+  std::error_code error;
+  uintmax_t size = fs::is_regular_file(path, error) ? fs::file_size(path, error)
+                                                     : 0;
+  if (max_bytes > 0 && !error && size > max_bytes) {
+    return errors.At(node.source(), key,
+                     absl::StrCat(*value, " is ", size,
+                                  " bytes, over the limit of ", max_bytes,
+                                  " bytes"));
+  }
   absl::StatusOr<std::string> content = ReadFile(path);
   if (!content.ok()) {
     return errors.At(node.source(), key, content.status().message());
@@ -167,8 +179,14 @@ absl::Status ApplyBuild(const toml::table& build, const fs::path& base_dir,
   }
   absl::StatusOr<std::string> code =
       ReadReferencedFile(*source, "build.source-code-path", base_dir, errors,
-                         &config.source_path);
+                         &config.source_path, kMaxSourceBytes);
   if (!code.ok()) return code.status();
+  if (absl::Status text = CheckSourceText(
+          Sv(source->as_string()->get()), *code);
+      !text.ok()) {
+    return errors.At(source->source(), "build.source-code-path",
+                     text.message());
+  }
   config.request.mutable_workload()->set_code(*std::move(code));
   if (const toml::node* release = build.get("release")) {
     if (!release->is_boolean()) {

@@ -2,6 +2,7 @@
 
 #include <fstream>
 
+#include "cli/source_text.h"
 #include "common/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -163,6 +164,27 @@ TEST_F(WorkloadConfigTest, SourcePathIsRelativeToTheConfigNotTheCwd) {
   fs::current_path(saved);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ(loaded->request.workload().code(), "int main(){}\n");
+}
+
+TEST_F(WorkloadConfigTest, RefusesEmptyBinaryAndOversizedSourcesNamingThem) {
+  const std::string config =
+      "language = \"shell\"\n[build]\nsource-code-path = \"main.sh\"\n";
+  Write("main.sh", "");
+  EXPECT_THAT(LoadError(config).message(),
+              HasSubstr("hello.toml:3: build.source-code-path: main.sh is "
+                        "empty"));
+  Write("main.sh", std::string("\x7f" "ELF\x02\x01\x01\0\xff", 9));
+  EXPECT_THAT(LoadError(config).message(),
+              HasSubstr("hello.toml:3: build.source-code-path: main.sh is not "
+                        "UTF-8 text"));
+  // Refused by its size, before it is read.
+  Write("main.sh", "");
+  fs::resize_file(dir_->path() / "main.sh", kMaxSourceBytes + 1);
+  absl::Status big = LoadError(config);
+  EXPECT_EQ(big.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(big.message(),
+              HasSubstr("hello.toml:3: build.source-code-path: main.sh is "
+                        "1048577 bytes, over the limit of 1048576 bytes"));
 }
 
 }  // namespace
