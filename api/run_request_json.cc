@@ -6,10 +6,14 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "api/json_depth.h"
 #include "api/legacy_request.h"
 
 namespace cloudlet::api {
 namespace {
+
+// Far more than any request needs (a RunRequest nests 3 levels).
+constexpr int kMaxJsonDepth = 32;
 
 std::string MessageOf(const google::protobuf::util::Status& status) {
   return std::string(status.message().data(), status.message().size());
@@ -18,6 +22,13 @@ std::string MessageOf(const google::protobuf::util::Status& status) {
 }  // namespace
 
 absl::StatusOr<v1::RunRequest> DecodeRunRequest(absl::string_view body) {
+  // A run request nests three levels deep; protobuf's Struct parsing below
+  // slows down quadratically with nesting, so hostile bodies stop here.
+  if (int depth = JsonNestingDepth(body); depth > kMaxJsonDepth) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "request body is nested ", depth, " levels deep; at most ",
+        kMaxJsonDepth, " are accepted"));
+  }
   google::protobuf::util::JsonParseOptions strict;
   strict.ignore_unknown_fields = false;
 
