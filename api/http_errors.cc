@@ -3,6 +3,8 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
+#include "absl/strings/str_cat.h"
+
 namespace cloudlet::api {
 
 int HttpStatusFor(absl::StatusCode code) {
@@ -29,17 +31,26 @@ int HttpStatusFor(absl::StatusCode code) {
   }
 }
 
-std::string ErrorJson(absl::string_view code, absl::string_view message) {
-  // Built through protobuf's JSON printer so that any bytes in the message
-  // come out correctly escaped.
-  google::protobuf::Struct body;
-  (*body.mutable_fields())["code"].set_string_value(std::string(code));
-  (*body.mutable_fields())["message"].set_string_value(std::string(message));
+namespace {
+
+// `text` as a JSON string literal, escaped by protobuf's JSON printer.
+std::string JsonString(absl::string_view text) {
+  google::protobuf::Value value;
+  value.set_string_value(std::string(text));
   std::string json;
-  if (!google::protobuf::util::MessageToJsonString(body, &json).ok()) {
-    return R"({"code":"INTERNAL","message":"error body not printable"})";
+  if (!google::protobuf::util::MessageToJsonString(value, &json).ok()) {
+    return "\"(not printable)\"";
   }
   return json;
+}
+
+}  // namespace
+
+std::string ErrorJson(absl::string_view code, absl::string_view message) {
+  // Assembled by hand around escaped values (not a Struct, whose map order
+  // varies from process to process) so that "code" always comes first.
+  return absl::StrCat("{\"code\":", JsonString(code),
+                      ",\"message\":", JsonString(message), "}");
 }
 
 std::string ErrorJson(const absl::Status& status) {
