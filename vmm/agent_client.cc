@@ -90,6 +90,10 @@ absl::Status AgentClient::WaitUntilHealthy(
       stub_ = std::move(stub);
       return absl::OkStatus();
     }
+    {
+      absl::MutexLock lock(&mutex_);
+      unanswered_.push_back(std::move(stub));
+    }
     if (last.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
       // Maybe a stalled connection, maybe a guest too busy to answer in
       // time: give the next attempt longer.

@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
 
@@ -50,6 +51,13 @@ class AgentClient {
   const std::string target_;
   mutable absl::Mutex mutex_;
   std::shared_ptr<v1::WorkloadRunner::Stub> stub_ ABSL_GUARDED_BY(mutex_);
+  // The channels of Health attempts that did not answer, kept until the
+  // client goes (with its VM). gRPC 1.51 leaks the socket of a connection
+  // that completes after its channel was destroyed (the subchannel drops
+  // the finished transport without destroying it), which is what a stalled
+  // attempt's connection does once the guest listens.
+  std::vector<std::shared_ptr<v1::WorkloadRunner::Stub>> unanswered_
+      ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace cloudlet::vmm
