@@ -103,6 +103,8 @@ TEST(GuestIsolationTest, GuestReachesNeitherTheHostNorTheNetwork) {
   ASSERT_GT(listener.port(), 0);
   std::string api_port = (*chain)->api_url().substr(
       (*chain)->api_url().rfind(':') + 1);
+  std::string vmm_port = (*chain)->chain().vmm_address().substr(
+      (*chain)->chain().vmm_address().rfind(':') + 1);
   std::string host = HostAddress();
 
   // probe NAME HOST PORT: a TCP connect; dns NAME SERVER: a DNS query over
@@ -127,6 +129,7 @@ dns() {
 }
 probe control-agent-in-guest 127.0.0.1 5000
 probe host-api 10.0.2.2 )sh", api_port, R"sh(
+probe host-vmm 10.0.2.2 )sh", vmm_port, R"sh(
 probe host-listener 10.0.2.2 )sh", listener.port(), R"sh(
 probe host-listener-ipv6 fec0::2 )sh", listener.port(), R"sh(
 )sh", host.empty() ? "" : absl::StrCat("probe host-address ", host, " ",
@@ -159,7 +162,7 @@ fi
     ++probes;
     EXPECT_TRUE(absl::EndsWith(line, ": failed")) << line;
   }
-  EXPECT_EQ(probes, host.empty() ? 8 : 9) << run->out;
+  EXPECT_EQ(probes, host.empty() ? 9 : 10) << run->out;
   EXPECT_EQ(listener.accepted(), 0) << "the guest reached the host";
 }
 

