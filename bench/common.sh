@@ -14,6 +14,7 @@
 #   median / minimum / maximum                 of numbers on stdin, one a line
 #   load_now                                   "1.23 1.10 0.98" (loadavg)
 #   now_s                                      host realtime, seconds.micros
+#   log_event_s LOG PATTERN                    time of a log line, epoch s
 # The pair listens on free loopback ports, keeps its VM state in BENCH_TMP
 # (never the shared default runtime dir, whose stale state a VMM removes at
 # start) and uses the real artifact cache, which must already be warm:
@@ -149,8 +150,12 @@ summary() {
     "$(maximum <<<"${values}")"
 }
 
-# Seconds from a protobuf JSON Duration ("1.250s") or "" -> 0.
-duration_s() {
-  local value="${1%s}"
-  printf '%s\n' "${value:-0}"
+# "2026-11-23T12:46:25.210" (a cloudlet log line's time, local) -> epoch s.
+log_time_s() { date -d "${1/T/ }" +%s.%3N; }
+
+# The time of the first line of log $1 matching $2, in epoch seconds.
+log_event_s() {
+  local line
+  line="$(grep -m 1 -- "$2" "$1")" || return 1
+  log_time_s "${line%% *}"
 }

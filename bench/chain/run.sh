@@ -11,17 +11,22 @@
 #
 # Default configs: configs/shell/hello.toml (prints over ~2.1 s of sleeps,
 # by design) and bench/chain/echo.toml (the same without sleeps). Columns,
-# medians of RUNS runs:
-#   wall     the cloudlet process, start to exit (host clock)
-#   /floor   median of wall / floor, pair by pair
-#   CLI      cloudlet's own fixed cost: the same command against a closed
-#            port (exec, config, HTTP client, failed connect), timed apart
-#   API      wall - VMM total - CLI: HTTP in, JSON<->proto, SSE out
-#   VMM      total - boot - build - run: artifact check, queue, QEMU
-#            teardown, event relay (Result.timings, `cloudlet run --json`)
-#   boot     QEMU start until the agent answered (Result.timings.boot)
-#   agent    boot - floor: image mount, network, agent start, Health poll
-#   exec     build + run as the agent timed them (the workload itself)
+# medians of RUNS runs, seconds; in + VMM + boot + exec + out = wall:
+#   wall    the cloudlet process, start to exit (host clock)
+#   /floor  median of wall / floor, pair by pair
+#   in      cloudlet started -> the VMM logged the request: CLI start,
+#           TOML, HTTP POST, API decoding, gRPC to the VMM
+#   VMM     Result.timings total - boot - build - run: artifact check,
+#           queue, Execute set-up in the agent, QEMU teardown, relay
+#   boot    QEMU start until the agent answered (Result.timings.boot)
+#   agent   boot - floor: image mount, network, agent start, Health poll
+#   exec    build + run as the agent timed them (the workload itself)
+#   out     the VMM logged the Result -> cloudlet exited: API relay, SSE,
+#           CLI render and exit
+# (Result.timings from `cloudlet run --json`; VMM and API log lines carry
+# ms host-clock times.) Below the table: the CLI process alone (the same
+# command against a closed port, timed apart) and the API's relay of one
+# event (VMM logged the Result -> API logged it).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
@@ -49,9 +54,10 @@ floor_once() {
     grep -o 'poweroff_s=[0-9.]*' | cut -d= -f2
 }
 
-# One timed chain run of config $1: prints "wall total boot build run".
+# One timed chain run of config $1: prints
+# "wall in out api_hop total boot build run".
 chain_once() {
-  local out="${BENCH_TMP}/run.jsonl" start end
+  local out="${BENCH_TMP}/run.jsonl" start end run_id accepted result relayed
   start="$(now_s)"
   if ! cloudlet_run --json "$1" >"${out}" 2>"${BENCH_TMP}/run.err"; then
     echo "bench: cloudlet run $1 failed:" >&2
@@ -60,11 +66,15 @@ chain_once() {
     return 1
   fi
   end="$(now_s)"
-  jq -r --arg wall "$(bc -l <<<"${end} - ${start}")" '
-      select(.result) | .result.timings as $t
+  run_id="$(jq -r 'select(.accepted) | .accepted.run_id' "${out}")"
+  accepted="$(log_event_s "${VMM_LOG}" "run=${run_id} event=accepted")"
+  result="$(log_event_s "${VMM_LOG}" "run=${run_id} event=result ")"
+  relayed="$(log_event_s "${API_LOG}" "run=${run_id} result ")"
+  jq -r --arg times "$(bc -l <<<"${end} - ${start}; ${accepted} - ${start};
+      ${end} - ${result}; ${relayed} - ${result}" | paste -sd' ')" '
+      select(.result) | .result.timings
       | def s(d): if d == null then 0 else (d | rtrimstr("s") | tonumber) end;
-        [($wall | tonumber), s($t.total), s($t.boot), s($t.build), s($t.run)]
-      | @tsv' "${out}"
+        "\($times) \(s(.total)) \(s(.boot)) \(s(.build)) \(s(.run))"' "${out}"
 }
 
 cli_once() {
@@ -79,23 +89,26 @@ cli_once() {
 load_before="$(load_now)"
 # shellcheck disable=SC2119  # no extra VMM flags
 chain_start
-cloudlet_run --quiet "${configs[0]}" >/dev/null 2>&1  # warm-up: page cache, channel
+cloudlet_run --quiet "${configs[0]}" >/dev/null 2>&1  # warm-up
 
 declare -A samples=()
+add() { samples["$1"]+="$2"$'\n'; }
 for ((i = 1; i <= runs; ++i)); do
   floor="$(floor_once)"
-  samples[floor]+="${floor}"$'\n'
+  add floor "${floor}"
   for config in "${configs[@]}"; do
     sample="$(chain_once "${config}")"
-    read -r wall total boot build run <<<"${sample}"
-    samples["${config}.wall"]+="${wall}"$'\n'
-    samples["${config}.ratio"]+="$(bc -l <<<"${wall} / ${floor}")"$'\n'
-    samples["${config}.rest"]+="$(bc -l <<<"${wall} - ${total}")"$'\n'
-    samples["${config}.vmm"]+="$(bc -l <<<"${total} - ${boot} - ${build} - ${run}")"$'\n'
-    samples["${config}.boot"]+="${boot}"$'\n'
-    samples["${config}.agent"]+="$(bc -l <<<"${boot} - ${floor}")"$'\n'
-    samples["${config}.exec"]+="$(bc -l <<<"${build} + ${run}")"$'\n'
-    samples["${config}.cli"]+="$(cli_once "${config}")"$'\n'
+    read -r wall in out hop total boot build run <<<"${sample}"
+    add "${config}.wall" "${wall}"
+    add "${config}.ratio" "$(bc -l <<<"${wall} / ${floor}")"
+    add "${config}.in" "${in}"
+    add "${config}.out" "${out}"
+    add "${config}.vmm" "$(bc -l <<<"${total} - ${boot} - ${build} - ${run}")"
+    add "${config}.boot" "${boot}"
+    add "${config}.agent" "$(bc -l <<<"${boot} - ${floor}")"
+    add "${config}.exec" "$(bc -l <<<"${build} + ${run}")"
+    add hop "${hop}"
+    add cli "$(cli_once "${config}")"
   done
 done
 chain_stop
@@ -103,20 +116,18 @@ chain_stop
 med() { printf '%s' "${samples[$1]}" | median; }
 fmt() { printf '%.2f' "$1"; }
 
-floor_median="$(med floor)"
 echo "chain: cloudlet run, fresh VM per run, artifact cache warm, API+VMM already running"
-echo "accel=tcg memory=256 MiB runs=${runs}; medians; load before: ${load_before}, after: $(load_now)"
-printf '%-26s %7s %7s %6s %6s %6s %6s %6s %6s\n' \
-  config wall "/floor" CLI API VMM boot agent exec
-printf '%-26s %7s %7s\n' "floor (bare boot)" "$(fmt "${floor_median}")" "1.00"
+echo "accel=tcg memory=256 MiB runs=${runs}; medians, s; load before: ${load_before}, after: $(load_now)"
+printf '%-26s %6s %6s %6s %6s %6s %6s %6s %6s\n' \
+  config wall /floor in VMM boot agent exec out
+printf '%-26s %6s %6s\n' "floor (bare boot)" "$(fmt "$(med floor)")" "1.00"
 for config in "${configs[@]}"; do
-  cli="$(med "${config}.cli")"
-  api="$(bc -l <<<"$(med "${config}.rest") - ${cli}")"
-  name="${config#"${BENCH_ROOT}/"}"
-  printf '%-26s %7s %7s %6s %6s %6s %6s %6s %6s\n' "${name}" \
+  printf '%-26s %6s %6s %6s %6s %6s %6s %6s %6s\n' "${config#"${BENCH_ROOT}/"}" \
     "$(fmt "$(med "${config}.wall")")" "$(fmt "$(med "${config}.ratio")")" \
-    "$(fmt "${cli}")" "$(fmt "${api}")" "$(fmt "$(med "${config}.vmm")")" \
+    "$(fmt "$(med "${config}.in")")" "$(fmt "$(med "${config}.vmm")")" \
     "$(fmt "$(med "${config}.boot")")" "$(fmt "$(med "${config}.agent")")" \
-    "$(fmt "$(med "${config}.exec")")"
+    "$(fmt "$(med "${config}.exec")")" "$(fmt "$(med "${config}.out")")"
 done
-echo "floor per run (s): $(printf '%s' "${samples[floor]}" | summary '%.2f')"
+echo "floor per run: $(printf '%s' "${samples[floor]}" | summary '%.2f') s"
+echo "CLI process alone (closed port): $(printf '%s' "${samples[cli]}" | summary '%.3f') s;" \
+  "API relay of the Result: $(printf '%s' "${samples[hop]}" | summary '%.3f') s"

@@ -31,12 +31,9 @@ if [[ ! -x "${BOOT_BENCH}" ]]; then
   exit 2
 fi
 
-# "2026-11-23T12:46:25.210" (spdlog, local time) -> epoch seconds.
-log_time_s() { date -d "${1/T/ }" +%s.%3N; }
-
 # One run: prints "host_ms guest_clock_ms drift_ms".
 stamp_once() {
-  local stamps="${BENCH_TMP}/stamps" run_id vmm_line vmm_s
+  local stamps="${BENCH_TMP}/stamps" run_id vmm_s
   cloudlet_run "${CONFIG}" 2>"${BENCH_TMP}/run.err" |
     while IFS= read -r line; do printf '%s %s\n' "${EPOCHREALTIME}" "${line}"; done \
       >"${stamps}"
@@ -47,8 +44,7 @@ stamp_once() {
   fi
   run_id="$(grep -o 'run=[0-9a-f]* event=accepted' "${VMM_LOG}" | tail -n 1 |
     cut -d' ' -f1 | cut -d= -f2)"
-  vmm_line="$(grep -m 1 "run=${run_id} event=output" "${VMM_LOG}")"
-  vmm_s="$(log_time_s "${vmm_line%% *}")"
+  vmm_s="$(log_event_s "${VMM_LOG}" "run=${run_id} event=output")"
   local host1 guest1 host2 guest2
   read -r host1 guest1 < <(sed -n 1p "${stamps}")
   read -r host2 guest2 < <(sed -n 2p "${stamps}")
