@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <fstream>
-#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -33,7 +32,6 @@ namespace fs = std::filesystem;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-using ::testing::StartsWith;
 
 // cloudlet-api's read timeout (cpp-httplib's default, which it keeps).
 constexpr absl::Duration kApiReadTimeout = absl::Seconds(5);
