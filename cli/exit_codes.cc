@@ -60,6 +60,9 @@ std::string DescribeResult(const v1::Result& result) {
     case v1::EXITED:
     case v1::REASON_UNSPECIFIED:
       if (result.termination_case() == v1::Result::kSignal) {
+        // The agent's message says the signal and why when it knows (e.g.
+        // the guest's OOM killer); prefer it to the bare signal.
+        if (!result.message().empty()) return result.message();
         return absl::StrCat("workload killed by signal ", result.signal(), " (",
                             ::strsignal(result.signal()), ")");
       }

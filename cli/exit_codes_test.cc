@@ -32,6 +32,18 @@ TEST(ExitCodeForResult, IsOneHundredTwentyEightPlusTheKillingSignal) {
   EXPECT_THAT(DescribeResult(result), HasSubstr("killed by signal 9"));
 }
 
+TEST(ExitCodeForResult, ASignalKillIsDescribedByTheAgentsMessageWhenItHasOne) {
+  v1::Result result;
+  result.set_status(v1::DONE);
+  result.set_reason(v1::EXITED);
+  result.set_signal(9);
+  result.set_message(
+      "the program was killed by signal 9 (Killed); the guest ran out of "
+      "memory and the kernel's OOM killer killed python3 (pid 75)");
+  EXPECT_EQ(ExitCodeForResult(result), 137);
+  EXPECT_THAT(DescribeResult(result), HasSubstr("OOM killer killed python3"));
+}
+
 TEST(ExitCodeForResult, BuildFailureKeepsTheCompilersCode) {
   v1::Result result;
   result.set_status(v1::FAILED);
