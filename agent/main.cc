@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -21,6 +20,7 @@
 #include "agent/agent_server.h"
 #include "common/flags.h"
 #include "common/logging.h"
+#include "common/port_file.h"
 #include "common/termination_signal.h"
 #include "spdlog/spdlog.h"
 
@@ -56,24 +56,6 @@ ABSL_FLAG(uint32_t, max_processes, 256,
 namespace {
 
 namespace agent = cloudlet::agent;
-
-absl::Status WritePortFile(const std::string& path, int port) {
-  std::string temporary = absl::StrCat(path, ".tmp");
-  {
-    std::ofstream file(temporary, std::ios::trunc);
-    file << port << "\n";
-    if (!file.flush()) {
-      return absl::InternalError(absl::StrCat("cannot write ", temporary));
-    }
-  }
-  std::error_code error;
-  std::filesystem::rename(temporary, path, error);
-  if (error) {
-    return absl::InternalError(
-        absl::StrCat("cannot rename ", temporary, ": ", error.message()));
-  }
-  return absl::OkStatus();
-}
 
 absl::StatusOr<std::filesystem::path> WorkRoot(std::string flag) {
   if (flag.empty()) {
@@ -167,7 +149,8 @@ int main(int argc, char** argv) {
   if (!server.ok()) return Fail(server.status());
   if (std::string port_file = absl::GetFlag(FLAGS_port_file);
       !port_file.empty()) {
-    if (absl::Status s = WritePortFile(port_file, (*server)->port()); !s.ok()) {
+    if (absl::Status s = cloudlet::WritePortFile(port_file, (*server)->port());
+        !s.ok()) {
       return Fail(s);
     }
   }

@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -19,6 +18,7 @@
 #include "absl/time/time.h"
 #include "common/flags.h"
 #include "common/logging.h"
+#include "common/port_file.h"
 #include "common/termination_signal.h"
 #include "spdlog/spdlog.h"
 #include "vmm/artifacts.h"
@@ -102,24 +102,6 @@ absl::StatusOr<vmm::Accel> ChooseAccel(const std::string& flag) {
       "--accel: unknown value \"", flag, "\"; expected auto, kvm or tcg"));
 }
 
-absl::Status WritePortFile(const std::string& path, int port) {
-  std::string temporary = absl::StrCat(path, ".tmp");
-  {
-    std::ofstream file(temporary, std::ios::trunc);
-    file << port << "\n";
-    if (!file.flush()) {
-      return absl::InternalError(absl::StrCat("cannot write ", temporary));
-    }
-  }
-  std::error_code error;
-  std::filesystem::rename(temporary, path, error);
-  if (error) {
-    return absl::InternalError(
-        absl::StrCat("cannot rename ", temporary, ": ", error.message()));
-  }
-  return absl::OkStatus();
-}
-
 int Fail(const absl::Status& status) {
   spdlog::error("event=startup_failed error=\"{}\"",
                 std::string(status.message()));
@@ -177,7 +159,8 @@ int Serve() {
   if (!server.ok()) return Fail(server.status());
   if (std::string port_file = absl::GetFlag(FLAGS_port_file);
       !port_file.empty()) {
-    if (absl::Status status = WritePortFile(port_file, (*server)->port());
+    if (absl::Status status =
+            cloudlet::WritePortFile(port_file, (*server)->port());
         !status.ok()) {
       return Fail(status);
     }
