@@ -6,4 +6,4 @@ const timer = setInterval(() => {
     clearInterval(timer);
     console.log("done from Node.js");
   }
-}, 700);
+}, 1000);
