@@ -9,6 +9,7 @@
 
 #include "absl/time/time.h"
 #include "agent/event_sink.h"
+#include "agent/testing/execute_output.h"
 
 namespace cloudlet::agent {
 
@@ -31,14 +32,7 @@ class RecordingSink final : public EventSink {
 
   // Concatenated data of the chunks of `stream` in `stage`.
   std::string Output(v1::Stage stage, v1::Stream stream) const {
-    std::string out;
-    for (const v1::ExecuteEvent& event : events) {
-      if (event.has_output() && event.output().stage() == stage &&
-          event.output().stream() == stream) {
-        out += event.output().data();
-      }
-    }
-    return out;
+    return ConcatOutput(events, stage, stream);
   }
 
   std::vector<v1::ExecuteEvent> events;

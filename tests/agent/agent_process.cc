@@ -7,6 +7,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "agent/testing/execute_output.h"
 #include "agent/testing/process_table.h"
 #include "common/grpc_status.h"
 #include "common/poll.h"
@@ -72,14 +73,7 @@ absl::StatusOr<ExitStatus> AgentProcess::Terminate(absl::Duration timeout) {
 }
 
 std::string RunRecord::Output(v1::Stage stage, v1::Stream stream) const {
-  std::string out;
-  for (const v1::ExecuteEvent& event : events) {
-    if (event.has_output() && event.output().stage() == stage &&
-        event.output().stream() == stream) {
-      out += event.output().data();
-    }
-  }
-  return out;
+  return agent::ConcatOutput(events, stage, stream);
 }
 
 std::string RunRecord::Summary() const {
