@@ -18,12 +18,14 @@ constexpr absl::Duration kSignalTimeout = absl::Seconds(5);
 
 grpc::ChannelArguments ChannelArgs(bool private_connection) {
   grpc::ChannelArguments args;
-  // The agent is local: after a lost connection, retry quickly instead of
-  // after gRPC's 1 s..120 s. (GRPC_ARG_MIN_RECONNECT_BACKOFF_MS is left
-  // alone: gRPC also takes it as the connect timeout, and a busy TCG guest
-  // may need seconds to send its first HTTP/2 frame.)
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  // The agent is local: after a refused connection (the guest is up but
+  // its agent does not listen yet), retry within tens of milliseconds
+  // instead of gRPC's 1 s..120 s, so readiness is seen soon after it
+  // happens. (GRPC_ARG_MIN_RECONNECT_BACKOFF_MS is left alone: gRPC also
+  // takes it as the connect timeout, and a busy TCG guest may need seconds
+  // to send its first HTTP/2 frame.)
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 20);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 250);
   args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
   if (private_connection) {
     // Do not share (and so inherit the state of) another channel's

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 
 namespace cloudlet::vmm {
 
@@ -37,6 +38,27 @@ std::string ConsoleBuffer::Tail(size_t max_lines) const {
 bool ConsoleBuffer::Contains(absl::string_view text) const {
   absl::MutexLock lock(&mutex_);
   return absl::StrContains(data_, text);
+}
+
+absl::Status ConsoleBuffer::AwaitText(absl::string_view text,
+                                      absl::Time deadline) const {
+  absl::MutexLock lock(&mutex_);
+  auto seen_or_closed = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    return closed_ || absl::StrContains(data_, text);
+  };
+  mutex_.AwaitWithDeadline(absl::Condition(&seen_or_closed), deadline);
+  if (absl::StrContains(data_, text)) return absl::OkStatus();
+  if (closed_) {
+    return absl::UnavailableError(
+        absl::StrCat("the console ended without \"", text, "\""));
+  }
+  return absl::DeadlineExceededError(
+      absl::StrCat("\"", text, "\" did not appear on the console in time"));
+}
+
+void ConsoleBuffer::Close() {
+  absl::MutexLock lock(&mutex_);
+  closed_ = true;
 }
 
 size_t ConsoleBuffer::total_bytes() const {

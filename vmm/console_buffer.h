@@ -5,8 +5,10 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 namespace cloudlet::vmm {
 
@@ -20,6 +22,15 @@ class ConsoleBuffer {
   // The last `max_lines` lines (a line cut by the capacity counts as one).
   std::string Tail(size_t max_lines) const;
   bool Contains(absl::string_view text) const;
+  // Blocks until `text` is in the buffer (Ok), the output ended without it
+  // (Unavailable, see Close), or `deadline` passes (DeadlineExceeded).
+  // Wakes on each Append, never polls. `text` must still be among the
+  // newest `capacity` bytes when it is checked, which holds for a marker
+  // printed early on a quiet console.
+  absl::Status AwaitText(absl::string_view text, absl::Time deadline) const;
+  // Marks the end of the output (the console's writer is gone): AwaitText
+  // stops waiting for text that cannot come any more.
+  void Close();
   // Bytes appended in all, including those dropped.
   size_t total_bytes() const;
 
@@ -28,6 +39,7 @@ class ConsoleBuffer {
   mutable absl::Mutex mutex_;
   std::string data_ ABSL_GUARDED_BY(mutex_);
   size_t total_ ABSL_GUARDED_BY(mutex_) = 0;
+  bool closed_ ABSL_GUARDED_BY(mutex_) = false;
 };
 
 }  // namespace cloudlet::vmm

@@ -1,6 +1,9 @@
 #include "vmm/console_buffer.h"
 
 #include <string>
+#include <thread>
+
+#include "absl/time/clock.h"
 
 #include "gtest/gtest.h"
 
@@ -44,6 +47,43 @@ TEST(ConsoleBuffer, ContainsSeesTextAcrossAppends) {
   buffer.Append("forwarding rule");
   EXPECT_TRUE(buffer.Contains("host forwarding rule"));
   EXPECT_FALSE(buffer.Contains("kernel panic"));
+}
+
+TEST(ConsoleBuffer, AwaitTextWakesWhenAnotherThreadAppendsIt) {
+  ConsoleBuffer buffer(1024);
+  std::thread writer([&] {
+    buffer.Append("booting\ncloudlet-init: agent sta");
+    buffer.Append("rting\n");
+  });
+  absl::Status seen =
+      buffer.AwaitText("agent starting", absl::Now() + absl::Seconds(30));
+  writer.join();
+  EXPECT_TRUE(seen.ok()) << seen;
+}
+
+TEST(ConsoleBuffer, AwaitTextFailsAtOnceWhenTheOutputEndedWithoutIt) {
+  ConsoleBuffer buffer(1024);
+  buffer.Append("Kernel panic\n");
+  std::thread closer([&] { buffer.Close(); });
+  absl::Status seen =
+      buffer.AwaitText("agent starting", absl::Now() + absl::Seconds(30));
+  closer.join();
+  EXPECT_EQ(seen.code(), absl::StatusCode::kUnavailable) << seen;
+}
+
+TEST(ConsoleBuffer, AwaitTextGivesUpAtTheDeadline) {
+  ConsoleBuffer buffer(1024);
+  buffer.Append("still booting\n");
+  absl::Status seen =
+      buffer.AwaitText("agent starting", absl::Now() + absl::Milliseconds(50));
+  EXPECT_EQ(seen.code(), absl::StatusCode::kDeadlineExceeded) << seen;
+}
+
+TEST(ConsoleBuffer, AwaitTextFindsTextThatIsAlreadyThereEvenAfterClose) {
+  ConsoleBuffer buffer(1024);
+  buffer.Append("cloudlet-init: agent starting\n");
+  buffer.Close();
+  EXPECT_TRUE(buffer.AwaitText("agent starting", absl::InfinitePast()).ok());
 }
 
 }  // namespace

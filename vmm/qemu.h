@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace cloudlet::vmm {
@@ -79,6 +81,10 @@ class QemuProcess {
   // own messages, interleaved as they arrived (bounded: older output is
   // dropped).
   virtual std::string ConsoleTail(size_t max_lines) const = 0;
+  // Blocks until the console shows `text` (Ok), QEMU's output ended
+  // without it (Unavailable), or `deadline` passes (DeadlineExceeded).
+  virtual absl::Status AwaitConsoleText(absl::string_view text,
+                                        absl::Time deadline) const = 0;
   // Kills QEMU now (idempotent); the destructor does it too.
   virtual void Kill() = 0;
 };

@@ -89,6 +89,7 @@ class QemuProcessImpl : public QemuProcess {
     reader_ = std::thread([this, out = std::move(out),
                            err = std::move(err)]() mutable {
       DrainOutput(std::move(out), std::move(err));
+      console_.Close();
     });
   }
 
@@ -118,6 +119,11 @@ class QemuProcessImpl : public QemuProcess {
 
   std::string ConsoleTail(size_t max_lines) const override {
     return console_.Tail(max_lines);
+  }
+
+  absl::Status AwaitConsoleText(absl::string_view text,
+                                absl::Time deadline) const override {
+    return console_.AwaitText(text, deadline);
   }
 
   void Kill() override {

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "spdlog/spdlog.h"
+#include "vmm/agent_ready.h"
 #include "vmm/runtime_state.h"
 
 namespace cloudlet::vmm {
@@ -72,9 +73,10 @@ absl::StatusOr<std::unique_ptr<Vm>> FreshVmProvider::Acquire(
 
   auto agent = std::make_unique<AgentClient>((*qemu)->agent_target());
   QemuProcess& process = **qemu;
-  absl::Status healthy = agent->WaitUntilHealthy(request.ready_by, [&] {
-    return !process.Exited() && !(cancelled && cancelled());
-  });
+  absl::Status healthy =
+      WaitForGuestAgent(process, *agent, request.ready_by, [&] {
+        return !process.Exited() && !(cancelled && cancelled());
+      });
   if (!healthy.ok()) {
     if (console_tail != nullptr) {
       *console_tail = process.ConsoleTail(options_.console_tail_lines);

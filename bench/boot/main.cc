@@ -3,7 +3,8 @@
 //              once (cloudlet.mode=poweroff): the kernel + initramfs floor
 //   ready      QEMU start until the agent answers Health (with the
 //              language's image attached, as a run boots)
-//   idle RSS   VmRSS of QEMU once the agent answered
+//   ready RSS  VmRSS of QEMU once the agent answered (bench/rss has the
+//              RSS of a VM that has idled for a while)
 //   agent RTT  one Health round trip host -> agent -> host over the
 //              forwarded port, median of --rtt_calls calls on an idle VM
 // Medians (and min..max) of --runs runs, for each --tb_sizes value of TCG's
@@ -36,6 +37,7 @@
 #include "common/logging.h"
 #include "common/workload_names.h"
 #include "vmm/agent_client.h"
+#include "vmm/agent_ready.h"
 #include "vmm/artifacts.h"
 #include "vmm/qemu.h"
 
@@ -147,8 +149,8 @@ absl::Status TimeReady(const vmm::VmSpec& spec, Sample& sample) {
   auto vm = vmm::QemuProcess::Start(spec, "");
   if (!vm.ok()) return vm.status();
   vmm::AgentClient agent((*vm)->agent_target());
-  absl::Status ready = agent.WaitUntilHealthy(
-      start + kBootLimit, [&] { return !(*vm)->Exited(); });
+  absl::Status ready = vmm::WaitForGuestAgent(
+      **vm, agent, start + kBootLimit, [&] { return !(*vm)->Exited(); });
   if (!ready.ok()) {
     return absl::Status(ready.code(), absl::StrCat(ready.message(), "\n",
                                                    (*vm)->ConsoleTail(20)));
@@ -263,7 +265,7 @@ int main(int argc, char** argv) {
         vmm::AccelName(vmm::DetectAccel()), absl::GetFlag(FLAGS_memory_mib),
         absl::GetFlag(FLAGS_language).c_str(), runs);
     std::printf("%-9s %-20s %-20s %-16s %s\n", "tb-size", "poweroff s",
-                "ready s", "idle RSS MiB", "agent RTT ms");
+                "ready s", "ready RSS MiB", "agent RTT ms");
   }
   for (uint32_t tb_size : *tb_sizes) {
     vmm::VmSpec spec;

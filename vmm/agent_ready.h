@@ -1,0 +1,38 @@
+#ifndef CLOUDLET_VMM_AGENT_READY_H_
+#define CLOUDLET_VMM_AGENT_READY_H_
+
+#include <functional>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "vmm/agent_client.h"
+#include "vmm/qemu.h"
+
+namespace cloudlet::vmm {
+
+// The line the guest's /init (initramfs/init) prints once the guest's
+// network is up, just before it starts the agent.
+inline constexpr absl::string_view kAgentStartingLine =
+    "cloudlet-init: agent starting";
+
+// Waits until the agent in `vm` answers Health through `agent`: first for
+// kAgentStartingLine on the console, then polls Health
+// (AgentClient::WaitUntilHealthy).
+//
+// Why two steps: until the guest's network is up, QEMU's port forward
+// accepts a connection but the guest drops its SYN, and slirp retries only
+// seconds later, so a Health attempt made then stalls until its own
+// deadline and readiness is seen up to a second late. After the line, a
+// connection is either answered or refused at once.
+//
+// DeadlineExceeded when `deadline` passes; Unavailable when QEMU's output
+// ends first or `still_worth_waiting` returns false (it is asked at least
+// every 100 ms).
+absl::Status WaitForGuestAgent(const QemuProcess& vm, AgentClient& agent,
+                               absl::Time deadline,
+                               const std::function<bool()>& still_worth_waiting);
+
+}  // namespace cloudlet::vmm
+
+#endif  // CLOUDLET_VMM_AGENT_READY_H_
