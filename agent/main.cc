@@ -18,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "agent/agent_server.h"
+#include "agent/clock_offset.h"
 #include "common/flags.h"
 #include "common/logging.h"
 #include "common/port_file.h"
@@ -97,6 +98,9 @@ int Fail(const absl::Status& status) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // First, while the process has one thread (see clock_offset.h).
+  absl::StatusOr<absl::Duration> clock_offset =
+      agent::EnsureMonotonicClockAtLeast(agent::kGrpcMinimumMonotonicClock);
   cloudlet::BlockTerminationSignals();
   absl::SetProgramUsageMessage(
       "cloudlet-agent --listen=HOST:PORT: builds and runs workloads for the "
@@ -110,6 +114,14 @@ int main(int argc, char** argv) {
       !s.ok()) {
     std::fprintf(stderr, "cloudlet-agent: %s\n", s.ToString().c_str());
     return 2;
+  }
+  if (!clock_offset.ok()) {
+    spdlog::warn("event=clock_offset_failed error=\"{}\" effect=\"gRPC waits "
+                 "until the monotonic clock reads 2 s\"",
+                 clock_offset.status().ToString());
+  } else if (*clock_offset > absl::ZeroDuration()) {
+    spdlog::debug("event=clock_offset seconds={}",
+                  absl::ToInt64Seconds(*clock_offset));
   }
 
   agent::AgentServerOptions options;

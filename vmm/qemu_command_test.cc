@@ -127,6 +127,11 @@ TEST(QemuCommand, ForwardsALoopbackPortToTheAgentOnARestrictedNetwork) {
   EXPECT_THAT(argv, Contains("virtio-net-device,netdev=n0"));
 }
 
+TEST(QemuCommand, LetsTheGuestReportFreedPagesSoTheyLeaveTheHostRss) {
+  std::vector<std::string> argv = QemuCommand(Spec());
+  EXPECT_THAT(argv, Contains("virtio-balloon-device,free-page-reporting=on"));
+}
+
 TEST(QemuCommand, DefaultsAreOneVcpuAnd256Mib) {
   VmSpec spec;
   EXPECT_EQ(spec.vcpus, 1u);
