@@ -2,12 +2,14 @@
 # bench/rss: host memory of the VMs the VMM launches (256 MiB guests), per
 # TCG translation-cache size (cloudlet-vmm --tcg_tb_size_mib; 0 = the
 # launcher's default), and what a smaller cache costs a heavy workload.
-#   idle     a shell workload that prints a line and sleeps: when the line
-#            arrives the agent has just started it, the VM is otherwise
-#            idle; QEMU's VmRSS, its private part (RssAnon: guest pages
-#            touched, translation cache, QEMU heap) and its shared part
-#            (RssFile: the mapped initramfs and QEMU's binaries, shared
-#            by every VM through the page cache)
+#   start    a shell workload that prints a line and sleeps: when the line
+#            arrives the agent has just started it; QEMU's VmRSS then
+#   idle     the same VM 5 s later (the workload prints a second line),
+#            once the guest's free page reporting (2 s delay) has handed
+#            back what it freed: QEMU's VmRSS, its private part (RssAnon:
+#            guest pages touched, translation cache, QEMU heap) and its
+#            shared part (RssFile: the mapped initramfs and QEMU's
+#            binaries, shared by every VM through the page cache)
 #   rust     configs/rust/fibonacci.toml (cargo build --release in the
 #            guest): build+run seconds, their ratio to the first size's run
 #            of the same round, and QEMU's peak RSS (VmHWM)
@@ -15,7 +17,8 @@
 # sizes, so a ratio pairs runs made under the same machine load.
 #
 #   bench/rss/run.sh [-n IDLE_RUNS] [-r RUST_RUNS] [-t TB_SIZES]
-# Defaults: -n 3 -r 2 -t 0,16,32,64,128; -r 0 skips the rust columns.
+# Defaults: -n 3 -r 2 -t 0,16,32,64,128 (0: QEMU's own default; cloudlet-vmm
+# passes 128 unless told otherwise); -r 0 skips the rust columns.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
@@ -41,7 +44,7 @@ status_mib() {  # status_mib PID FIELD -> MiB
   awk -v field="$2:" '$1 == field { printf "%.1f\n", $2 / 1024 }' "/proc/$1/status"
 }
 
-# One idle run: prints "rss private shared" (MiB).
+# One idle run: prints "start_rss rss private shared" (MiB).
 idle_once() {
   local out="${BENCH_TMP}/idle.out" pid
   : >"${out}"
@@ -53,8 +56,15 @@ idle_once() {
     return 1
   fi
   pid="$(qemu_pid)"
-  echo "$(status_mib "${pid}" VmRSS) $(status_mib "${pid}" RssAnon)" \
-    "$(status_mib "${pid}" RssFile)"
+  local start_rss
+  start_rss="$(status_mib "${pid}" VmRSS)"
+  if ! poll_until 120 file_has "${out}" "idle-5s"; then
+    echo "bench: the idle workload never said idle-5s:" >&2
+    cat "${BENCH_TMP}/idle.err" >&2
+    return 1
+  fi
+  echo "${start_rss} $(status_mib "${pid}" VmRSS)" \
+    "$(status_mib "${pid}" RssAnon) $(status_mib "${pid}" RssFile)"
   wait "${cli}"
 }
 
@@ -85,7 +95,7 @@ load_before="$(load_now)"
 IFS=',' read -r -a sizes <<<"${tb_sizes}"
 # One pair per size, all up at once; runs go round-robin over them so each
 # size sees the same machine load.
-declare -A url=() vmm=() rss=() private=() shared=() exec=() peak=() ratio=()
+declare -A url=() vmm=() start=() rss=() private=() shared=() exec=() peak=() ratio=()
 for tb in "${sizes[@]}"; do
   chain_start --tcg_tb_size_mib="${tb}"
   url["${tb}"]="${API_URL}" vmm["${tb}"]="${VMM_PID}"
@@ -99,8 +109,8 @@ for ((i = 1; i <= idle_runs; ++i)); do
   for tb in "${sizes[@]}"; do
     use_chain "${tb}"
     sample="$(idle_once)"
-    read -r r p s <<<"${sample}"
-    rss["${tb}"]+="${r}"$'\n' private["${tb}"]+="${p}"$'\n' shared["${tb}"]+="${s}"$'\n'
+    read -r b r p s <<<"${sample}"
+    start["${tb}"]+="${b}"$'\n' rss["${tb}"]+="${r}"$'\n' private["${tb}"]+="${p}"$'\n' shared["${tb}"]+="${s}"$'\n'
   done
 done
 for ((i = 1; i <= rust_runs; ++i)); do
@@ -118,19 +128,19 @@ chain_stop_all
 
 echo "rss: host memory per VM (cloudlet-vmm --tcg_tb_size_mib), 256 MiB guests, accel=tcg"
 echo "idle runs=${idle_runs} rust runs=${rust_runs}; MiB, median (min..max); load before: ${load_before}, after: $(load_now)"
-printf '%-9s %-16s %-16s %-7s %-8s %-9s %s\n' tb-size "idle RSS" "idle private" shared \
-  "rust s" "ratio" "rust peak"
+printf '%-9s %-16s %-16s %-16s %-7s %-8s %-9s %s\n' tb-size "start RSS" \
+  "idle RSS" "idle private" shared "rust s" "ratio" "rust peak"
 for tb in "${sizes[@]}"; do
   name="${tb}"
-  [[ "${tb}" != 0 ]] || name="default"
+  [[ "${tb}" != 0 ]] || name="0 (qemu)"
   rust_exec="-" rust_ratio="-" rust_peak="-"
   if ((rust_runs > 0)); then
     rust_exec="$(printf '%.1f' "$(median <<<"${exec[${tb}]}")")"
     rust_ratio="$(printf '%.2f' "$(median <<<"${ratio[${tb}]}")")"
     rust_peak="$(printf '%.0f' "$(median <<<"${peak[${tb}]}")")"
   fi
-  printf '%-9s %-16s %-16s %-7s %-8s %-9s %s\n' "${name}" \
-    "$(summary '%.0f' <<<"${rss[${tb}]}")" "$(summary '%.0f' <<<"${private[${tb}]}")" \
+  printf '%-9s %-16s %-16s %-16s %-7s %-8s %-9s %s\n' "${name}" \
+    "$(summary '%.0f' <<<"${start[${tb}]}")" "$(summary '%.0f' <<<"${rss[${tb}]}")" "$(summary '%.0f' <<<"${private[${tb}]}")" \
     "$(printf '%.0f' "$(median <<<"${shared[${tb}]}")")" "${rust_exec}" \
     "${rust_ratio}" "${rust_peak}"
 done
