@@ -24,8 +24,8 @@ grpc::ChannelArguments ChannelArgs(bool private_connection) {
   // happens. (GRPC_ARG_MIN_RECONNECT_BACKOFF_MS is left alone: gRPC also
   // takes it as the connect timeout, and a busy TCG guest may need seconds
   // to send its first HTTP/2 frame.)
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 20);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 250);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 10);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 50);
   args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
   if (private_connection) {
     // Do not share (and so inherit the state of) another channel's
