@@ -42,12 +42,13 @@ absl::StatusOr<absl::Duration> EnsureMonotonicClockAtLeast(
   // unshare(CLONE_NEWTIME) creates the namespace for this process's future
   // children; its offsets can be set until a process enters it, and setns
   // then moves this (single-threaded) process itself into it.
-  if (::unshare(CLONE_NEWTIME) != 0) return ErrnoError("unshare(CLONE_NEWTIME)");
+  if (::unshare(CLONE_NEWTIME) != 0)
+    return ErrnoError("unshare(CLONE_NEWTIME)");
   {
     UniqueFd offsets(::open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC));
     if (!offsets) return ErrnoError("cannot open /proc/self/timens_offsets");
-    std::string text = absl::StrCat("monotonic ", seconds, " 0\nboottime ",
-                                    seconds, " 0\n");
+    std::string text =
+        absl::StrCat("monotonic ", seconds, " 0\nboottime ", seconds, " 0\n");
     if (::write(offsets.get(), text.data(), text.size()) !=
         static_cast<ssize_t>(text.size())) {
       return ErrnoError("cannot write /proc/self/timens_offsets");
@@ -61,9 +62,9 @@ absl::StatusOr<absl::Duration> EnsureMonotonicClockAtLeast(
   absl::StatusOr<absl::Duration> after = MonotonicNow();
   if (!after.ok()) return after.status();
   if (*after < at_least) {
-    return absl::InternalError(absl::StrCat(
-        "CLOCK_MONOTONIC reads ", absl::FormatDuration(*after),
-        " after an offset of ", seconds, " s"));
+    return absl::InternalError(
+        absl::StrCat("CLOCK_MONOTONIC reads ", absl::FormatDuration(*after),
+                     " after an offset of ", seconds, " s"));
   }
   return absl::Seconds(seconds);
 }

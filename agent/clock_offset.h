@@ -23,7 +23,8 @@ inline constexpr absl::Duration kGrpcMinimumMonotonicClock = absl::Seconds(2);
 // needs a single-threaded process. Needs CAP_SYS_ADMIN and a kernel with
 // CONFIG_TIME_NS; without them it returns the error and changes nothing
 // (the caller can go on: gRPC then just waits).
-absl::StatusOr<absl::Duration> EnsureMonotonicClockAtLeast(absl::Duration at_least);
+absl::StatusOr<absl::Duration> EnsureMonotonicClockAtLeast(
+    absl::Duration at_least);
 
 }  // namespace cloudlet::agent
 

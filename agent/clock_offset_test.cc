@@ -27,7 +27,8 @@ void FailUnless(bool ok, const char* what) {
 }
 
 TEST(EnsureMonotonicClockAtLeast, LeavesAClockAlreadyPastTheTargetAlone) {
-  std::filesystem::path before = std::filesystem::read_symlink("/proc/self/ns/time");
+  std::filesystem::path before =
+      std::filesystem::read_symlink("/proc/self/ns/time");
   absl::StatusOr<absl::Duration> offset =
       EnsureMonotonicClockAtLeast(Now(CLOCK_MONOTONIC) - absl::Seconds(1));
   ASSERT_TRUE(offset.ok()) << offset.status();
@@ -47,18 +48,18 @@ TEST(EnsureMonotonicClockAtLeastDeathTest,
             EnsureMonotonicClockAtLeast(target);
         FailUnless(offset.ok(), offset.status().ToString().c_str());
         FailUnless(*offset >= absl::Hours(1) &&
-                     *offset <= absl::Hours(1) + absl::Seconds(2),
-                 "the offset is not the missing time rounded up");
+                       *offset <= absl::Hours(1) + absl::Seconds(2),
+                   "the offset is not the missing time rounded up");
         FailUnless(Now(CLOCK_MONOTONIC) >= target, "monotonic clock not moved");
         FailUnless(Now(CLOCK_BOOTTIME) >= target, "boot-time clock not moved");
         FailUnless(Now(CLOCK_REALTIME) - wall_before < absl::Minutes(1),
-                 "the wall clock moved");
+                   "the wall clock moved");
         pid_t child = ::fork();
         if (child == 0) std::_Exit(Now(CLOCK_MONOTONIC) >= target ? 0 : 1);
         int status = 0;
         ::waitpid(child, &status, 0);
         FailUnless(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-                 "a child does not see the moved clock");
+                   "a child does not see the moved clock");
         std::_Exit(0);
       },
       ::testing::ExitedWithCode(0), "");

@@ -15,9 +15,9 @@ constexpr absl::Duration kStillWorthWaitingCheck = absl::Milliseconds(100);
 
 }  // namespace
 
-absl::Status WaitForGuestAgent(const QemuProcess& vm, AgentClient& agent,
-                               absl::Time deadline,
-                               const std::function<bool()>& still_worth_waiting) {
+absl::Status WaitForGuestAgent(
+    const QemuProcess& vm, AgentClient& agent, absl::Time deadline,
+    const std::function<bool()>& still_worth_waiting) {
   absl::Time start = absl::Now();
   for (;;) {
     if (still_worth_waiting && !still_worth_waiting()) {

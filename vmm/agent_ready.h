@@ -29,9 +29,9 @@ inline constexpr absl::string_view kAgentStartingLine =
 // DeadlineExceeded when `deadline` passes; Unavailable when QEMU's output
 // ends first or `still_worth_waiting` returns false (it is asked at least
 // every 100 ms).
-absl::Status WaitForGuestAgent(const QemuProcess& vm, AgentClient& agent,
-                               absl::Time deadline,
-                               const std::function<bool()>& still_worth_waiting);
+absl::Status WaitForGuestAgent(
+    const QemuProcess& vm, AgentClient& agent, absl::Time deadline,
+    const std::function<bool()>& still_worth_waiting);
 
 }  // namespace cloudlet::vmm
 

@@ -11,7 +11,7 @@
 // translation cache (0: QEMU's own default; cloudlet-vmm passes 128).
 // Not a test: it asserts nothing.
 //
-//   cloudlet_bench_boot [--runs=5] [--tb_sizes=0,16,32,64] [--language=shell]
+//   cloudlet_bench_boot [--runs=5] [--tb_sizes=0,32,128] [--language=shell]
 //                       [--measure=poweroff,ready] [--raw]
 // --raw prints one line per run instead of the table, for scripts:
 //   tb=0 run=1 poweroff_s=1.312 ready_s=2.204 rss_mib=88.1 rtt_ms=3.2
@@ -43,7 +43,7 @@
 
 ABSL_FLAG(int, runs, 5, "runs per configuration (the median is shown)");
 ABSL_FLAG(std::string, tb_sizes, "0,32,128",
-          "TCG translation cache sizes in MiB to compare (0: the launcher's "
+          "TCG translation cache sizes in MiB to compare (0: QEMU's own "
           "default)");
 ABSL_FLAG(std::string, measure, "poweroff,ready",
           "which boots to time: poweroff (bare floor), ready (agent answers; "
