@@ -103,7 +103,7 @@ TEST_F(QemuProcessTest, KillIsIdempotentAndExitedTurnsTrue) {
 TEST_F(QemuProcessTest, KillingTheOwnerMidBootLeavesNoQemu) {
   SpawnOptions spawn;
   spawn.argv = {CLOUDLET_VM_BOOT_HELPER, artifacts_.kernel.string(),
-                artifacts_.initramfs.string()};
+                artifacts_.initramfs.string(), runtime_->path().string()};
   spawn.stderr_mode = StdioMode::kInherit;
   auto helper = ChildProcess::Spawn(spawn);
   ASSERT_TRUE(helper.ok()) << helper.status();

@@ -1,6 +1,8 @@
-// Test helper: starts a VM from KERNEL and INITRAMFS, prints
-// "qemu_pid=N" once QEMU runs, then waits to be killed. The test kills this
-// process mid-boot and checks that QEMU dies with it.
+// Test helper: starts a VM from KERNEL and INITRAMFS with its files under
+// RUNTIME_DIR, prints "qemu_pid=N" once QEMU runs, then waits to be killed.
+// The test kills this process mid-boot and checks that QEMU dies with it;
+// the VM's directory, which a SIGKILLed owner cannot remove, is inside
+// RUNTIME_DIR, which the test owns.
 #include <unistd.h>
 
 #include <cstdio>
@@ -9,14 +11,14 @@
 #include "vmm/qemu.h"
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: %s KERNEL INITRAMFS\n", argv[0]);
+  if (argc != 4) {
+    std::fprintf(stderr, "usage: %s KERNEL INITRAMFS RUNTIME_DIR\n", argv[0]);
     return 2;
   }
   cloudlet::vmm::VmSpec spec;
   spec.kernel = argv[1];
   spec.initramfs = argv[2];
-  auto vm = cloudlet::vmm::QemuProcess::Start(spec, "");
+  auto vm = cloudlet::vmm::QemuProcess::Start(spec, argv[3]);
   if (!vm.ok()) {
     std::fprintf(stderr, "%s\n", std::string(vm.status().message()).c_str());
     return 1;
