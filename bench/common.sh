@@ -15,6 +15,9 @@
 #   load_now                                   "1.23 1.10 0.98" (loadavg)
 #   now_s                                      host realtime, seconds.micros
 #   log_event_s LOG PATTERN                    time of a log line, epoch s
+#   usage_exit                                 prints the script's header
+#                                              comment (its usage) to stderr,
+#                                              exits 2
 # The pair listens on free loopback ports, keeps its VM state in BENCH_TMP
 # (never the shared default runtime dir, whose stale state a VMM removes at
 # start) and uses the real artifact cache, which must already be warm:
@@ -45,6 +48,12 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 now_s() { printf '%s\n' "${EPOCHREALTIME}"; }
+
+# The running script's header comment, from line 2 up to `set -euo`.
+usage_exit() {
+  sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
 
 load_now() { cut -d' ' -f1-3 /proc/loadavg; }
 

@@ -25,7 +25,7 @@ while getopts "n:i:k:h" option; do
     n) runs="${OPTARG}" ;;
     i) images="${OPTARG}" ;;
     k) kernel_log="${OPTARG}" ;;
-    *) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) usage_exit ;;
   esac
 done
 ECHO_CONFIG="${BENCH_ROOT}/bench/chain/echo.toml"

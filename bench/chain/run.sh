@@ -35,7 +35,7 @@ runs=5
 while getopts "n:h" option; do
   case "${option}" in
     n) runs="${OPTARG}" ;;
-    *) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) usage_exit ;;
   esac
 done
 shift $((OPTIND - 1))

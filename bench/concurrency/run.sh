@@ -24,7 +24,7 @@ while getopts "c:e:n:h" option; do
     c) config="${OPTARG}" ;;
     e) expected="${OPTARG}" ;;
     n) count="${OPTARG}" ;;
-    *) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) usage_exit ;;
   esac
 done
 

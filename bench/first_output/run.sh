@@ -21,7 +21,7 @@ runs=10
 while getopts "n:h" option; do
   case "${option}" in
     n) runs="${OPTARG}" ;;
-    *) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) usage_exit ;;
   esac
 done
 CONFIG="${BENCH_ROOT}/bench/first_output/stamp.toml"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/rss: host memory of the VMs the VMM launches (256 MiB guests), per
-# TCG translation-cache size (cloudlet-vmm --tcg_tb_size_mib; 0 = the
-# launcher's default), and what a smaller cache costs a heavy workload.
+# TCG translation-cache size (cloudlet-vmm --tcg_tb_size_mib; 0 = QEMU's
+# own default), and what a smaller cache costs a heavy workload.
 #   start    a shell workload that prints a line and sleeps: when the line
 #            arrives the agent has just started it; QEMU's VmRSS then
 #   idle     the same VM 5 s later (the workload prints a second line),
@@ -31,7 +31,7 @@ while getopts "n:r:t:h" option; do
     n) idle_runs="${OPTARG}" ;;
     r) rust_runs="${OPTARG}" ;;
     t) tb_sizes="${OPTARG}" ;;
-    *) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) usage_exit ;;
   esac
 done
 IDLE_CONFIG="${BENCH_ROOT}/bench/rss/idle.toml"
