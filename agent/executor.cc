@@ -75,17 +75,24 @@ absl::string_view EnvValue(const std::vector<std::string>& env,
   return "";
 }
 
+absl::Status CreateDirectory(const std::filesystem::path& path) {
+  std::error_code error;
+  std::filesystem::create_directories(path, error);
+  if (error) {
+    return absl::InternalError(absl::StrCat("cannot create ", path.string(),
+                                            ": ", error.message()));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status WriteFile(const std::filesystem::path& path,
                        absl::string_view content) {
-  std::error_code error;
-  std::filesystem::create_directories(path.parent_path(), error);
+  if (absl::Status s = CreateDirectory(path.parent_path()); !s.ok()) return s;
   std::ofstream file(path, std::ios::binary | std::ios::trunc);
   file.write(content.data(), static_cast<std::streamsize>(content.size()));
   file.close();
-  if (error || !file) {
-    return absl::InternalError(
-        absl::StrCat("cannot write ", path.string(),
-                     error ? absl::StrCat(": ", error.message()) : ""));
+  if (!file) {
+    return absl::InternalError(absl::StrCat("cannot write ", path.string()));
   }
   return absl::OkStatus();
 }
@@ -157,8 +164,9 @@ class RunSession {
                   std::string(dir.status().message()));
     std::filesystem::path work = dir->path() / "work";
     std::filesystem::path tmp = dir->path() / "tmp";
-    std::error_code error;
-    std::filesystem::create_directories(tmp, error);
+    if (absl::Status s = CreateDirectory(tmp); !s.ok()) {
+      return Fail(v1::INTERNAL_ERROR, v1::PENDING, std::string(s.message()));
+    }
     for (const auto& [name, content] : run_.plan.files) {
       if (absl::Status s = WriteFile(work / name, content); !s.ok()) {
         return Fail(v1::INTERNAL_ERROR, v1::PENDING, std::string(s.message()));
@@ -168,7 +176,9 @@ class RunSession {
         {"TMPDIR", tmp.string()}};
     if (options_.run_as) {
       std::filesystem::path home = dir->path() / "home";
-      std::filesystem::create_directories(home, error);
+      if (absl::Status s = CreateDirectory(home); !s.ok()) {
+        return Fail(v1::INTERNAL_ERROR, v1::PENDING, std::string(s.message()));
+      }
       if (!run_.request.workload().env().contains("HOME")) {
         run_env.emplace_back("HOME", home.string());
       }
