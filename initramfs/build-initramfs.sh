@@ -1,19 +1,18 @@
 #!/usr/bin/env bash
 # Builds the Cloudlet initramfs.
 #
-#   build-initramfs.sh AGENT_BINARY OUT_FILE
+#   build-initramfs.sh INIT_BINARY AGENT_BINARY OUT_FILE
 #
-# Writes OUT_FILE, an uncompressed newc cpio archive holding /init (the `init`
-# script next to this one), /bin/busybox with a symlink per applet, /dev/console
-# and /cloudlet-agent (AGENT_BINARY, which must be statically linked). Every
+# Writes OUT_FILE, an uncompressed newc cpio archive holding /init
+# (INIT_BINARY, cloudlet-init from guest_init/), /bin/busybox with a symlink
+# per applet (the shell of an image-less guest), /dev/console and
+# /cloudlet-agent (AGENT_BINARY). Both binaries must be statically linked. Every
 # entry is owned by 0:0 with mtime 0 and inode numbers in order, so the output
 # depends only on the inputs, and building it needs no root.
 # CLOUDLET_BUSYBOX overrides the busybox binary (default /bin/busybox, from
 # Debian's busybox-static).
 set -euo pipefail
 
-SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-readonly INIT="${SCRIPT_DIR}/init"
 readonly BUSYBOX="${CLOUDLET_BUSYBOX:-/bin/busybox}"
 
 die() {
@@ -21,9 +20,10 @@ die() {
   exit 1
 }
 
-[[ $# -eq 2 ]] || die "usage: $0 AGENT_BINARY OUT_FILE"
-readonly AGENT="$1"
-readonly OUT_FILE="$2"
+[[ $# -eq 3 ]] || die "usage: $0 INIT_BINARY AGENT_BINARY OUT_FILE"
+readonly INIT="$1"
+readonly AGENT="$2"
+readonly OUT_FILE="$3"
 
 # Succeeds if FILE is an x86-64 ELF executable without a program interpreter.
 is_static_elf() {
@@ -43,6 +43,7 @@ for input in "${INIT}" "${BUSYBOX}" "${AGENT}"; do
   [[ -f "${input}" && -r "${input}" ]] || die "not a readable file: ${input}"
 done
 is_static_elf "${BUSYBOX}" || die "busybox is not a static ELF binary: ${BUSYBOX}"
+is_static_elf "${INIT}" || die "init is not a static ELF binary: ${INIT}"
 is_static_elf "${AGENT}" || die "agent is not a static ELF binary: ${AGENT}"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/cloudlet-initramfs.XXXXXX")"
@@ -93,13 +94,15 @@ add_file() { # NAME PERMISSIONS SOURCE
 }
 add_trailer() { header 'TRAILER!!!' 0 0; }
 
-# The guest needs no symbols: stripping takes the agent from ~45 MB to ~15 MB,
-# which the kernel would otherwise copy and unpack on every boot (slow under
-# TCG). Debug the agent on the host, where the unstripped binary is.
+# The guest needs no symbols: stripping takes the agent from ~45 MB to
+# ~9 MB, which the kernel would otherwise copy and unpack on every boot (slow
+# under TCG). Debug both on the host, where the unstripped binaries are.
+readonly STRIPPED_INIT="${WORK}/init"
 readonly STRIPPED_AGENT="${WORK}/cloudlet-agent"
+strip --strip-all -o "${STRIPPED_INIT}" -- "${INIT}"
 strip --strip-all -o "${STRIPPED_AGENT}" -- "${AGENT}"
 
-echo "initramfs: packing init, busybox and $(basename "${AGENT}")"
+echo "initramfs: packing $(basename "${INIT}"), busybox and $(basename "${AGENT}")"
 mapfile -t applets < <("${BUSYBOX}" --list | LC_ALL=C sort)
 {
   for dir in bin dev dev/pts dev/shm mnt mnt/lower mnt/root mnt/rw proc root run sys; do
@@ -107,7 +110,7 @@ mapfile -t applets < <("${BUSYBOX}" --list | LC_ALL=C sort)
   done
   add_dir tmp 01777
   add_char_dev dev/console 0600 5 1
-  add_file init 0755 "${INIT}"
+  add_file init 0755 "${STRIPPED_INIT}"
   add_file bin/busybox 0755 "${BUSYBOX}"
   for applet in "${applets[@]}"; do
     [[ "${applet}" == busybox || "${applet}" == */* ]] ||

@@ -11,7 +11,7 @@
 
 namespace cloudlet::vmm {
 
-// The line the guest's /init (initramfs/init) prints once the guest's
+// The line the guest's /init (initramfs/guest_init/main.cc) prints once the guest's
 // network is up, just before it starts the agent.
 inline constexpr absl::string_view kAgentStartingLine =
     "cloudlet-init: agent starting";

@@ -250,7 +250,7 @@ class ArtifactCacheImpl : public ArtifactCache {
       add_env("CLOUDLET_LINUX_TARBALL");
     } else if (recipe.name == "initramfs") {
       status.Update(add_file(src / "initramfs/build-initramfs.sh"));
-      status.Update(add_file(src / "initramfs/init"));
+      status.Update(add_file(options_.init_binary));
       status.Update(add_file(options_.agent_binary));
       const char* busybox = std::getenv("CLOUDLET_BUSYBOX");
       status.Update(add_file(busybox && *busybox ? busybox : "/bin/busybox"));
@@ -279,7 +279,7 @@ class ArtifactCacheImpl : public ArtifactCache {
     }
     if (recipe.name == "initramfs") {
       return {"bash", (src / "initramfs/build-initramfs.sh").string(),
-              options_.agent_binary.string(),
+              options_.init_binary.string(), options_.agent_binary.string(),
               (out_dir / recipe.file_name).string()};
     }
     return {"bash", (src / "initramfs/build-image.sh").string(),
@@ -421,13 +421,18 @@ absl::StatusOr<std::unique_ptr<ArtifactCache>> ArtifactCache::Open(
   options.cache_dir = fs::absolute(options.cache_dir, error);
   for (const char* script :
        {"kernel/build-kernel.sh", "kernel/config.fragment",
-        "initramfs/build-initramfs.sh", "initramfs/build-image.sh",
-        "initramfs/init"}) {
+        "initramfs/build-initramfs.sh", "initramfs/build-image.sh"}) {
     if (!IsRegularFile(options.source_dir / script)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "source dir ", options.source_dir.string(), " has no ", script,
           " (--source_dir must be a Cloudlet checkout)"));
     }
+  }
+  if (!IsRegularFile(options.init_binary)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("init binary not found: ", options.init_binary.string(),
+                     " (build the cloudlet-init target or pass "
+                     "--init_binary)"));
   }
   if (!IsRegularFile(options.agent_binary)) {
     return absl::InvalidArgumentError(

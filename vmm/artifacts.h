@@ -35,7 +35,9 @@ struct ArtifactCacheOptions {
   std::filesystem::path cache_dir;
   // The checkout holding kernel/ and initramfs/ (their scripts and inputs).
   std::filesystem::path source_dir;
-  // The statically linked cloudlet-agent that goes into the initramfs.
+  // The statically linked binaries that go into the initramfs: the guest's
+  // /init (cloudlet-init) and the agent.
+  std::filesystem::path init_binary;
   std::filesystem::path agent_binary;
 };
 
@@ -47,7 +49,7 @@ std::string ImageArtifactName(v1::Language language);
 
 // Builds guest artifacts on first use and caches them under a key that
 // hashes all of their inputs (build script, kernel config fragment and
-// source package version, /init, busybox, the agent binary, the image's
+// source package version, the /init and agent binaries, busybox, the image's
 // package list and the apt index dates). Layout:
 //   <cache>/kernel-<key16>/bzImage, <cache>/initramfs-<key16>/initrd.cpio,
 //   <cache>/image-<lang>-<key16>/image.sqfs
@@ -57,8 +59,8 @@ std::string ImageArtifactName(v1::Language language);
 // Thread-safe.
 class ArtifactCache {
  public:
-  // InvalidArgument when source_dir lacks the build scripts or the agent
-  // binary is missing; Internal when the cache dir cannot be created.
+  // InvalidArgument when source_dir lacks the build scripts or the init or
+  // agent binary is missing; Internal when the cache dir cannot be created.
   static absl::StatusOr<std::unique_ptr<ArtifactCache>> Open(
       ArtifactCacheOptions options);
   virtual ~ArtifactCache() = default;

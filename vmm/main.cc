@@ -31,6 +31,9 @@
 #ifndef CLOUDLET_DEFAULT_SOURCE_DIR
 #define CLOUDLET_DEFAULT_SOURCE_DIR ""
 #endif
+#ifndef CLOUDLET_DEFAULT_INIT_BINARY
+#define CLOUDLET_DEFAULT_INIT_BINARY ""
+#endif
 #ifndef CLOUDLET_DEFAULT_AGENT_BINARY
 #define CLOUDLET_DEFAULT_AGENT_BINARY ""
 #endif
@@ -49,6 +52,8 @@ ABSL_FLAG(std::string, cache_dir, "",
 ABSL_FLAG(std::string, source_dir, CLOUDLET_DEFAULT_SOURCE_DIR,
           "checkout holding kernel/ and initramfs/ (the artifact build "
           "scripts)");
+ABSL_FLAG(std::string, init_binary, CLOUDLET_DEFAULT_INIT_BINARY,
+          "the statically linked cloudlet-init, the guest's /init");
 ABSL_FLAG(std::string, agent_binary, CLOUDLET_DEFAULT_AGENT_BINARY,
           "the statically linked cloudlet-agent put into the initramfs");
 ABSL_FLAG(std::string, runtime_dir, "",
@@ -86,6 +91,15 @@ namespace {
 
 namespace vmm = cloudlet::vmm;
 
+vmm::ArtifactCacheOptions CacheOptionsFromFlags() {
+  vmm::ArtifactCacheOptions options;
+  options.cache_dir = absl::GetFlag(FLAGS_cache_dir);
+  options.source_dir = absl::GetFlag(FLAGS_source_dir);
+  options.init_binary = absl::GetFlag(FLAGS_init_binary);
+  options.agent_binary = absl::GetFlag(FLAGS_agent_binary);
+  return options;
+}
+
 int Cores() {
   unsigned cores = std::thread::hardware_concurrency();
   return cores == 0 ? 1 : static_cast<int>(cores);
@@ -118,12 +132,8 @@ int Serve() {
   absl::StatusOr<vmm::Accel> accel = ChooseAccel(absl::GetFlag(FLAGS_accel));
   if (!accel.ok()) return Fail(accel.status());
 
-  vmm::ArtifactCacheOptions cache_options;
-  cache_options.cache_dir = absl::GetFlag(FLAGS_cache_dir);
-  cache_options.source_dir = absl::GetFlag(FLAGS_source_dir);
-  cache_options.agent_binary = absl::GetFlag(FLAGS_agent_binary);
   absl::StatusOr<std::unique_ptr<vmm::ArtifactCache>> cache =
-      vmm::ArtifactCache::Open(cache_options);
+      vmm::ArtifactCache::Open(CacheOptionsFromFlags());
   if (!cache.ok()) return Fail(cache.status());
 
   std::filesystem::path runtime_dir = absl::GetFlag(FLAGS_runtime_dir);
@@ -197,13 +207,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (positional.size() > 1 && std::string(positional[1]) == "artifacts") {
-    vmm::ArtifactCacheOptions cache_options;
-    cache_options.cache_dir = absl::GetFlag(FLAGS_cache_dir);
-    cache_options.source_dir = absl::GetFlag(FLAGS_source_dir);
-    cache_options.agent_binary = absl::GetFlag(FLAGS_agent_binary);
     return vmm::RunArtifactsCommand(
         std::vector<std::string>(positional.begin() + 2, positional.end()),
-        cache_options);
+        CacheOptionsFromFlags());
   }
   if (positional.size() > 1) {
     std::fprintf(stderr,

@@ -56,6 +56,8 @@ ABSL_FLAG(uint32_t, memory_mib, 256, "guest memory");
 ABSL_FLAG(std::string, cache_dir, "", "artifact cache (default: the usual)");
 ABSL_FLAG(std::string, source_dir, CLOUDLET_DEFAULT_SOURCE_DIR,
           "checkout with kernel/ and initramfs/");
+ABSL_FLAG(std::string, init_binary, CLOUDLET_DEFAULT_INIT_BINARY,
+          "the static cloudlet-init");
 ABSL_FLAG(std::string, agent_binary, CLOUDLET_DEFAULT_AGENT_BINARY,
           "the static cloudlet-agent");
 
@@ -243,6 +245,7 @@ int main(int argc, char** argv) {
   vmm::ArtifactCacheOptions options;
   options.cache_dir = absl::GetFlag(FLAGS_cache_dir);
   options.source_dir = absl::GetFlag(FLAGS_source_dir);
+  options.init_binary = absl::GetFlag(FLAGS_init_binary);
   options.agent_binary = absl::GetFlag(FLAGS_agent_binary);
   auto cache = vmm::ArtifactCache::Open(options);
   if (!cache.ok()) return Fail(1, cache.status());

@@ -50,7 +50,7 @@ std::vector<std::string> CacheEntries(const fs::path& cache_dir) {
 std::string CountingScript(const fs::path& counter) {
   return absl::StrCat("echo build >> '", counter.string(),
                       "'\necho 'fake: packing'\nsleep 1\n"
-                      "printf 'fake initramfs' > \"$2\"\n");
+                      "printf 'fake initramfs' > \"$3\"\n");
 }
 
 class ArtifactCacheTest : public ::testing::Test {
@@ -65,6 +65,7 @@ class ArtifactCacheTest : public ::testing::Test {
     vmm::ArtifactCacheOptions options;
     options.cache_dir = work_->path() / "cache";
     options.source_dir = source.path();
+    options.init_binary = CLOUDLET_INIT_BINARY;
     options.agent_binary = CLOUDLET_AGENT_BINARY;
     return options;
   }
@@ -100,7 +101,7 @@ TEST_F(ArtifactCacheTest, SecondRequestIsAHitThatCostsAFewStats) {
 
 TEST_F(ArtifactCacheTest, ListShowsWhatIsCachedWithItsKeyAndSize) {
   auto source = SourceDirWithInitramfsScript(
-      "printf 'fake initramfs' > \"$2\"");
+      "printf 'fake initramfs' > \"$3\"");
   ASSERT_TRUE(source.ok());
   auto cache = vmm::ArtifactCache::Open(FakeOptions(*source));
   ASSERT_TRUE(cache.ok()) << cache.status();
@@ -116,7 +117,7 @@ TEST_F(ArtifactCacheTest, ListShowsWhatIsCachedWithItsKeyAndSize) {
 }
 
 TEST_F(ArtifactCacheTest, ListCountsTheHitsBuildsAndFailuresOfThisInstance) {
-  auto good = SourceDirWithInitramfsScript("printf 'fake initramfs' > \"$2\"");
+  auto good = SourceDirWithInitramfsScript("printf 'fake initramfs' > \"$3\"");
   auto bad = SourceDirWithInitramfsScript("exit 3");
   ASSERT_TRUE(good.ok() && bad.ok());
   auto cache = vmm::ArtifactCache::Open(FakeOptions(*good));
@@ -141,9 +142,14 @@ TEST_F(ArtifactCacheTest, AChangedInputGivesANewKey) {
   auto a = SourceDirWithInitramfsScript("exit 1");
   auto b = SourceDirWithInitramfsScript("exit 1");
   ASSERT_TRUE(a.ok() && b.ok());
-  std::ofstream(b->path() / "initramfs/init", std::ios::app) << "# changed\n";
+  // b's /init binary differs by one byte.
+  fs::path changed_init = work_->path() / "cloudlet-init";
+  fs::copy_file(CLOUDLET_INIT_BINARY, changed_init);
+  std::ofstream(changed_init, std::ios::app) << '\0';
+  vmm::ArtifactCacheOptions options_b = FakeOptions(*b);
+  options_b.init_binary = changed_init;
   auto cache_a = vmm::ArtifactCache::Open(FakeOptions(*a));
-  auto cache_b = vmm::ArtifactCache::Open(FakeOptions(*b));
+  auto cache_b = vmm::ArtifactCache::Open(options_b);
   ASSERT_TRUE(cache_a.ok() && cache_b.ok());
   std::vector<v1::ArtifactState> list_a = (*cache_a)->List();
   std::vector<v1::ArtifactState> list_b = (*cache_b)->List();
@@ -183,6 +189,7 @@ TEST_F(ArtifactCacheTest, ConcurrentRequestsFromProcessesBuildOnce) {
     spawn.argv = {CLOUDLET_VMM_BINARY, "artifacts", "build", "initramfs",
                   "--cache_dir=" + (work_->path() / "cache").string(),
                   "--source_dir=" + source->path().string(),
+                  std::string("--init_binary=") + CLOUDLET_INIT_BINARY,
                   std::string("--agent_binary=") + CLOUDLET_AGENT_BINARY};
     spawn.stdout_mode = StdioMode::kNull;
     spawn.stderr_mode = StdioMode::kNull;
@@ -232,7 +239,7 @@ TEST_F(ArtifactCacheTest, ACancelledBuildStopsPromptlyAndLeavesNothing) {
   fs::path pid_file = work_->path() / "sleeper.pid";
   auto source = SourceDirWithInitramfsScript(absl::StrCat(
       "sleep 60 & echo $! > '", pid_file.string(),
-      "'\necho 'fake: started'\nwait\nprintf x > \"$2\""));
+      "'\necho 'fake: started'\nwait\nprintf x > \"$3\""));
   ASSERT_TRUE(source.ok());
   auto cache = vmm::ArtifactCache::Open(FakeOptions(*source));
   ASSERT_TRUE(cache.ok());
@@ -270,6 +277,15 @@ TEST_F(ArtifactCacheTest, OpenRejectsAMissingAgentBinary) {
   auto cache = vmm::ArtifactCache::Open(options);
   EXPECT_EQ(cache.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(cache.status().message(), HasSubstr("agent binary"));
+}
+
+TEST_F(ArtifactCacheTest, OpenRejectsAMissingInitBinary) {
+  vmm::ArtifactCacheOptions options = RealCacheOptions();
+  options.init_binary = "/nonexistent/cloudlet-init";
+  auto cache = vmm::ArtifactCache::Open(options);
+  EXPECT_EQ(cache.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(cache.status().message(),
+              HasSubstr("init binary not found: /nonexistent/cloudlet-init"));
 }
 
 }  // namespace

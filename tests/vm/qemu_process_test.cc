@@ -22,6 +22,7 @@
 #include "tests/support/no_qemu_left.h"
 #include "tests/vm/vm_test_env.h"
 #include "vmm/agent_client.h"
+#include "vmm/agent_ready.h"
 #include "vmm/qemu.h"
 
 namespace cloudlet::testing {
@@ -144,6 +145,21 @@ TEST_F(QemuProcessTest, WaitingForTheAgentStopsEarlyWhenQemuExits) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(45));
   EXPECT_TRUE((*vm)->Exited());
   EXPECT_THAT((*vm)->ConsoleTail(20), HasSubstr("poweroff mode"));
+}
+
+TEST_F(QemuProcessTest, InitRebootsNamingAMalformedKernelParameter) {
+  vmm::VmSpec spec = BareSpec();
+  spec.extra_cmdline = "cloudlet.port=0";  // a later parameter wins
+  auto vm = vmm::QemuProcess::Start(spec, runtime_->path());
+  ASSERT_TRUE(vm.ok()) << vm.status();
+  vmm::AgentClient agent((*vm)->agent_target());
+  absl::Status ready = vmm::WaitForGuestAgent(
+      **vm, agent, absl::Now() + kBootTimeout, nullptr);
+  EXPECT_EQ(ready.code(), absl::StatusCode::kUnavailable) << ready;
+  EXPECT_TRUE((*vm)->Exited());
+  EXPECT_THAT((*vm)->ConsoleTail(20),
+              HasSubstr("cloudlet-init: error: cloudlet.port must be in "
+                        "1..65535, got '0'"));
 }
 
 TEST_F(QemuProcessTest, ATakenFixedPortFailsWithQemusMessage) {

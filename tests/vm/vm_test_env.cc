@@ -13,6 +13,7 @@ vmm::ArtifactCacheOptions RealCacheOptions() {
   vmm::ArtifactCacheOptions options;
   options.cache_dir = vmm::ArtifactCache::DefaultCacheDir();
   options.source_dir = CLOUDLET_SOURCE_DIR;
+  options.init_binary = CLOUDLET_INIT_BINARY;
   options.agent_binary = CLOUDLET_AGENT_BINARY;
   return options;
 }

@@ -21,7 +21,8 @@ absl::StatusOr<vmm::GuestArtifacts> RealArtifacts(v1::Language language);
 
 // A copy of the checkout's kernel/ and initramfs/ in a temp dir whose
 // initramfs/build-initramfs.sh is replaced by `script` (a bash script body;
-// it gets the usual AGENT_BINARY OUT_FILE arguments). Lets a test make a
+// it gets the usual INIT_BINARY AGENT_BINARY OUT_FILE arguments, so it
+// writes its artifact to "$3"). Lets a test make a
 // cheap artifact build slow, counted or failing.
 absl::StatusOr<TempDir> SourceDirWithInitramfsScript(const std::string& script);
 
