@@ -164,6 +164,13 @@ int ReapUntilExit(pid_t agent) {
 }  // namespace
 
 int main() {
+  // Everything below assumes it is the guest's PID 1 (it mounts over /dev
+  // and reboots on any failure): anywhere else it refuses and changes
+  // nothing.
+  if (::getpid() != 1) {
+    Say("error: must run as PID 1, the guest's /init");
+    return 2;
+  }
   ::umask(022);
   // Early mounts, so that the console and the command line are readable.
   absl::Status dev =
