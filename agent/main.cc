@@ -20,6 +20,7 @@
 #include "agent/agent_server.h"
 #include "agent/clock_offset.h"
 #include "common/flags.h"
+#include "common/guest_console.h"
 #include "common/logging.h"
 #include "common/port_file.h"
 #include "common/termination_signal.h"
@@ -166,6 +167,11 @@ int main(int argc, char** argv) {
       return Fail(s);
     }
   }
+  // The VMM waits for this line on the guest's console before it calls
+  // Health: it is written whatever the log level.
+  std::fprintf(stderr, "%s%d\n", std::string(cloudlet::kAgentServingLine).c_str(),
+               (*server)->port());
+  std::fflush(stderr);
   spdlog::info("event=ready version={} pid={} work_root={} run_as={}",
                CLOUDLET_VERSION, ::getpid(), work_root->string(),
                *run_as ? absl::GetFlag(FLAGS_run_as) : "self");

@@ -22,25 +22,25 @@ absl::Status WaitForGuestAgent(
   for (;;) {
     if (still_worth_waiting && !still_worth_waiting()) {
       return absl::UnavailableError(
-          "stopped waiting for the guest to start its agent");
+          "stopped waiting for the guest's agent to serve");
     }
     absl::Status seen = vm.AwaitConsoleText(
-        kAgentStartingLine,
+        kAgentServingLine,
         std::min(deadline, absl::Now() + kStillWorthWaitingCheck));
     if (seen.ok()) {
-      spdlog::debug("vm={} event=agent_starting_seen after_ms={}",
+      spdlog::debug("vm={} event=agent_serving_seen after_ms={}",
                     vm.spec().name,
                     absl::ToInt64Milliseconds(absl::Now() - start));
       break;
     }
     if (seen.code() != absl::StatusCode::kDeadlineExceeded) {
       return absl::UnavailableError(absl::StrCat(
-          "the VM's console ended before the guest started its agent: ",
+          "the VM's console ended before the guest's agent served: ",
           seen.message()));
     }
     if (absl::Now() >= deadline) {
       return absl::DeadlineExceededError(
-          "the guest did not start its agent in time");
+          "the guest's agent did not start serving in time");
     }
   }
   return agent.WaitUntilHealthy(deadline, still_worth_waiting);

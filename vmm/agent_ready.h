@@ -6,25 +6,23 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/guest_console.h"
 #include "vmm/agent_client.h"
 #include "vmm/qemu.h"
 
 namespace cloudlet::vmm {
 
-// The line the guest's /init (initramfs/guest_init/main.cc) prints once the guest's
-// network is up, just before it starts the agent.
-inline constexpr absl::string_view kAgentStartingLine =
-    "cloudlet-init: agent starting";
-
 // Waits until the agent in `vm` answers Health through `agent`: first for
-// kAgentStartingLine on the console, then polls Health
-// (AgentClient::WaitUntilHealthy).
+// the agent's kAgentServingLine on the console (common/guest_console.h),
+// then polls Health (AgentClient::WaitUntilHealthy), which then answers at
+// the first attempt.
 //
 // Why two steps: until the guest's network is up, QEMU's port forward
 // accepts a connection but the guest drops its SYN, and slirp retries only
 // seconds later, so a Health attempt made then stalls until its own
-// deadline and readiness is seen up to a second late. After the line, a
-// connection is either answered or refused at once.
+// deadline and readiness is seen up to a second late; and until the agent
+// listens, every attempt is a refused connection that costs the booting
+// guest CPU time. The line comes once both are past.
 //
 // DeadlineExceeded when `deadline` passes; Unavailable when QEMU's output
 // ends first or `still_worth_waiting` returns false (it is asked at least

@@ -78,6 +78,8 @@ TEST_F(QemuProcessTest, StartsAndItsAgentAnswersHealth) {
   std::cerr << "agent ready " << absl::FormatDuration(absl::Now() - start)
             << " after QEMU listened\n";
   EXPECT_THAT((*vm)->ConsoleTail(50), HasSubstr("cloudlet-init"));
+  EXPECT_THAT((*vm)->ConsoleTail(50),
+              HasSubstr("cloudlet-agent: serving on port 5000\n"));
 }
 
 TEST_F(QemuProcessTest, DestroyingItKillsQemuAndRemovesItsRuntimeDir) {
