@@ -43,9 +43,9 @@ constexpr char kImageDevice[] = "/dev/vda";
 // Workloads run as nobody.
 constexpr char kRunAs[] = "--run_as=65534:65534";
 
-// One console line. The lines are part of the contract: the VMM waits for
-// "cloudlet-init: agent starting" (vmm/agent_ready.h) and tests read the
-// others.
+// One console line, "cloudlet-init: TEXT". The lines are part of the
+// contract (docs/guest.md): tests and users read them in a failed run's
+// console tail.
 void Say(absl::string_view text) {
   std::string line = absl::StrCat("cloudlet-init: ", text, "\n");
   // Best effort: there is nowhere else to report a console that fails.

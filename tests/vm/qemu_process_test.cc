@@ -14,6 +14,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/poll.h"
 #include "common/subprocess.h"
 #include "common/temp_dir.h"
 #include "common/unique_fd.h"
@@ -79,7 +80,7 @@ TEST_F(QemuProcessTest, StartsAndItsAgentAnswersHealth) {
             << " after QEMU listened\n";
   EXPECT_THAT((*vm)->ConsoleTail(50), HasSubstr("cloudlet-init"));
   EXPECT_THAT((*vm)->ConsoleTail(50),
-              HasSubstr("cloudlet-agent: serving on port 5000\n"));
+              HasSubstr("cloudlet-agent: serving on port 5000"));
 }
 
 TEST_F(QemuProcessTest, DestroyingItKillsQemuAndRemovesItsRuntimeDir) {
@@ -158,7 +159,10 @@ TEST_F(QemuProcessTest, InitRebootsNamingAMalformedKernelParameter) {
   absl::Status ready = vmm::WaitForGuestAgent(
       **vm, agent, absl::Now() + kBootTimeout, nullptr);
   EXPECT_EQ(ready.code(), absl::StatusCode::kUnavailable) << ready;
-  EXPECT_TRUE((*vm)->Exited());
+  // The console ends a moment before QEMU is reaped.
+  EXPECT_TRUE(PollUntil("QEMU to exit", absl::Now() + absl::Seconds(10),
+                        [&] { return (*vm)->Exited(); })
+                  .ok());
   EXPECT_THAT((*vm)->ConsoleTail(20),
               HasSubstr("cloudlet-init: error: cloudlet.port must be in "
                         "1..65535, got '0'"));
