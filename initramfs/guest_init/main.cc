@@ -32,7 +32,6 @@
 
 namespace {
 
-namespace fs = std::filesystem;
 namespace guest_init = cloudlet::guest_init;
 using guest_init::ErrnoError;
 

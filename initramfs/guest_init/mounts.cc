@@ -17,15 +17,18 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// mkdir -p with `mode` for the last component; nothing when it exists.
-absl::Status EnsureDirectory(const fs::path& dir, mode_t mode = 0755) {
+// The devpts options a Linux userland expects (tty group, ptmx for all).
+constexpr char kDevptsOptions[] = "gid=5,mode=620,ptmxmode=666";
+
+// mkdir -p (0755, less the umask); nothing when it exists.
+absl::Status EnsureDirectory(const fs::path& dir) {
   struct stat info;
   if (::stat(dir.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
     return absl::OkStatus();
   }
   std::error_code error;
   fs::create_directories(dir.parent_path(), error);
-  if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST) {
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
     return ErrnoError(absl::StrCat("cannot create ", dir.string()));
   }
   return absl::OkStatus();
@@ -61,7 +64,7 @@ absl::Status MountApiFileSystems(const fs::path& root) {
     return s;
   }
   if (absl::Status s = MountFileSystem("devpts", "devpts", root / "dev/pts", 0,
-                                       "gid=5,mode=620,ptmxmode=666");
+                                       kDevptsOptions);
       !s.ok()) {
     return s;
   }
@@ -143,8 +146,8 @@ absl::StatusOr<AgentRoot> PrepareOverlayRoot(const fs::path& image,
 absl::StatusOr<AgentRoot> PrepareInitramfsRoot(
     const fs::path& initramfs_agent) {
   if (absl::Status s = EnsureDirectory("/root"); !s.ok()) return s;
-  if (absl::Status s = MountFileSystem("devpts", "devpts", "/dev/pts", 0,
-                                       "gid=5,mode=620,ptmxmode=666");
+  if (absl::Status s =
+          MountFileSystem("devpts", "devpts", "/dev/pts", 0, kDevptsOptions);
       !s.ok()) {
     return s;
   }
