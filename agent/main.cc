@@ -22,6 +22,7 @@
 #include "common/flags.h"
 #include "common/guest_console.h"
 #include "common/logging.h"
+#include "common/mutex_checks.h"
 #include "common/port_file.h"
 #include "common/termination_signal.h"
 #include "spdlog/spdlog.h"
@@ -99,6 +100,7 @@ int Fail(const absl::Status& status) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  cloudlet::DisableDebugOnlyMutexChecks();  // before any mutex is used
   // First, while the process has one thread (see clock_offset.h).
   absl::StatusOr<absl::Duration> clock_offset =
       agent::EnsureMonotonicClockAtLeast(agent::kGrpcMinimumMonotonicClock);

@@ -12,6 +12,7 @@
 #include "api/server.h"
 #include "common/flags.h"
 #include "common/logging.h"
+#include "common/mutex_checks.h"
 #include "common/termination_signal.h"
 #include "spdlog/spdlog.h"
 
@@ -41,6 +42,7 @@ bool SplitHostPort(const std::string& text, std::string* host, int* port) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  cloudlet::DisableDebugOnlyMutexChecks();  // before any mutex is used
   cloudlet::BlockTerminationSignals();
   absl::SetProgramUsageMessage(
       "cloudlet-api [--listen=127.0.0.1:3000] [--vmm=127.0.0.1:50051]\n"

@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "common/flags.h"
 #include "common/logging.h"
+#include "common/mutex_checks.h"
 #include "common/port_file.h"
 #include "common/termination_signal.h"
 #include "spdlog/spdlog.h"
@@ -189,6 +190,7 @@ int Serve() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  cloudlet::DisableDebugOnlyMutexChecks();  // before any mutex is used
   // Before any thread exists, so that every thread inherits the mask and
   // only WaitForTerminationSignal sees SIGTERM.
   cloudlet::BlockTerminationSignals();
