@@ -27,6 +27,13 @@
 #include "vmm/file_lock.h"
 
 namespace cloudlet::vmm {
+
+// Shared locks on the entries' use-lock files; released with the last copy.
+class ArtifactLease {
+ public:
+  std::vector<FileLock> locks;
+};
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -35,6 +42,9 @@ constexpr v1::Language kLanguages[] = {v1::RUST, v1::PYTHON, v1::NODE,
                                        v1::C,    v1::CPP,    v1::SHELL};
 // How many lines of a failed build's output go into the error.
 constexpr size_t kErrorTailLines = 25;
+// How long a lease waits for a prune that holds the entry's use lock (it
+// holds it for a rename).
+constexpr absl::Duration kLeaseWait = absl::Seconds(10);
 
 // How one artifact is built and where it lives.
 struct Recipe {
@@ -107,77 +117,28 @@ class ArtifactCacheImpl : public ArtifactCache {
           "no runtime image for language ", static_cast<int>(language),
           "; languages: ", LanguageNameList()));
     }
+    auto lease = std::make_shared<ArtifactLease>();
     GuestArtifacts artifacts;
     absl::StatusOr<fs::path> kernel =
-        EnsureArtifact("kernel", progress, cancelled);
+        EnsureEntry("kernel", progress, cancelled, lease.get());
     if (!kernel.ok()) return kernel.status();
     artifacts.kernel = *std::move(kernel);
     absl::StatusOr<fs::path> initramfs =
-        EnsureArtifact("initramfs", progress, cancelled);
+        EnsureEntry("initramfs", progress, cancelled, lease.get());
     if (!initramfs.ok()) return initramfs.status();
     artifacts.initramfs = *std::move(initramfs);
-    absl::StatusOr<fs::path> image =
-        EnsureArtifact(ImageArtifactName(language), progress, cancelled);
+    absl::StatusOr<fs::path> image = EnsureEntry(
+        ImageArtifactName(language), progress, cancelled, lease.get());
     if (!image.ok()) return image.status();
     artifacts.image = *std::move(image);
+    artifacts.lease = std::move(lease);
     return artifacts;
   }
 
   absl::StatusOr<fs::path> EnsureArtifact(
       absl::string_view name, const ProgressCallback& progress,
       const CancelledFn& cancelled) override {
-    std::optional<Recipe> recipe = FindRecipe(name);
-    if (!recipe) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown artifact '", name, "'; known: ",
-                       absl::StrJoin(AllArtifactNames(), ", ")));
-    }
-    auto report = [&](absl::string_view message, bool cached) {
-      if (!progress) return;
-      v1::Progress event;
-      event.set_artifact(recipe->name);
-      event.set_message(std::string(message));
-      event.set_cached(cached);
-      progress(event);
-    };
-    absl::StatusOr<std::string> key = Key(*recipe);
-    if (!key.ok()) return key.status();
-    const std::string entry_name =
-        absl::StrCat(recipe->entry_prefix, "-", key->substr(0, 16));
-    const fs::path entry = options_.cache_dir / entry_name;
-    const fs::path file = entry / recipe->file_name;
-    if (IsRegularFile(file)) {
-      Count(recipe->name, &Counts::cache_hits);
-      report("found in cache", true);
-      return file;
-    }
-
-    absl::StatusOr<FileLock> lock = FileLock::Acquire(
-        options_.cache_dir / "locks" / absl::StrCat(entry_name, ".lock"),
-        absl::Now() + recipe->timeout + absl::Minutes(5), cancelled,
-        [&](pid_t holder) {
-          report(holder > 0 ? absl::StrCat("waiting for the build in process ",
-                                           holder)
-                            : "waiting for another build",
-                 false);
-        });
-    if (!lock.ok()) return lock.status();
-    if (IsRegularFile(file)) {  // the holder we waited for built it
-      Count(recipe->name, &Counts::cache_hits);
-      report("found in cache (built by another process)", true);
-      return file;
-    }
-    absl::Status built = Build(*recipe, *key, entry_name, entry, report,
-                               cancelled);
-    if (!built.ok()) {
-      // A cancelled build is the caller changing its mind, not a failure.
-      if (!absl::IsCancelled(built)) {
-        Count(recipe->name, &Counts::build_failures);
-      }
-      return built;
-    }
-    Count(recipe->name, &Counts::builds);
-    return file;
+    return EnsureEntry(name, progress, cancelled, nullptr);
   }
 
   std::vector<v1::ArtifactState> List() const override {
@@ -191,8 +152,7 @@ class ArtifactCacheImpl : public ArtifactCache {
       state.set_key(*key);
       uintmax_t size = 0;
       fs::path file = options_.cache_dir /
-                      absl::StrCat(recipe->entry_prefix, "-",
-                                   key->substr(0, 16)) /
+                      ArtifactEntryName(recipe->name, *key) /
                       recipe->file_name;
       if (IsRegularFile(file, &size)) {
         state.set_cached(true);
@@ -213,6 +173,95 @@ class ArtifactCacheImpl : public ArtifactCache {
   const fs::path& cache_dir() const override { return options_.cache_dir; }
 
  private:
+  // Ensures one artifact; with `lease`, also puts a shared lock on the
+  // entry into it.
+  absl::StatusOr<fs::path> EnsureEntry(absl::string_view name,
+                                       const ProgressCallback& progress,
+                                       const CancelledFn& cancelled,
+                                       ArtifactLease* lease) {
+    std::optional<Recipe> recipe = FindRecipe(name);
+    if (!recipe) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown artifact '", name, "'; known: ",
+                       absl::StrJoin(AllArtifactNames(), ", ")));
+    }
+    auto report = [&](absl::string_view message, bool cached) {
+      if (!progress) return;
+      v1::Progress event;
+      event.set_artifact(recipe->name);
+      event.set_message(std::string(message));
+      event.set_cached(cached);
+      progress(event);
+    };
+    absl::StatusOr<std::string> key = Key(*recipe);
+    if (!key.ok()) return key.status();
+    const std::string entry_name = ArtifactEntryName(recipe->name, *key);
+    const fs::path entry = options_.cache_dir / entry_name;
+    const fs::path file = entry / recipe->file_name;
+    if (IsRegularFile(file)) {
+      absl::StatusOr<bool> leased = Lease(entry_name, file, lease);
+      if (!leased.ok()) return leased.status();
+      if (*leased) {
+        Count(recipe->name, &Counts::cache_hits);
+        report("found in cache", true);
+        return file;
+      }
+      // Pruned between the stat and the lease: build it again.
+    }
+
+    absl::StatusOr<FileLock> lock = FileLock::Acquire(
+        EntryBuildLockPath(options_.cache_dir, entry_name),
+        absl::Now() + recipe->timeout + absl::Minutes(5), cancelled,
+        [&](pid_t holder) {
+          report(holder > 0 ? absl::StrCat("waiting for the build in process ",
+                                           holder)
+                            : "waiting for another build",
+                 false);
+        });
+    if (!lock.ok()) return lock.status();
+    if (IsRegularFile(file)) {  // the holder we waited for built it
+      absl::StatusOr<bool> leased = Lease(entry_name, file, lease);
+      if (!leased.ok()) return leased.status();
+      if (*leased) {
+        Count(recipe->name, &Counts::cache_hits);
+        report("found in cache (built by another process)", true);
+        return file;
+      }
+    }
+    absl::Status built = Build(*recipe, *key, entry_name, entry, report,
+                               cancelled);
+    if (!built.ok()) {
+      // A cancelled build is the caller changing its mind, not a failure.
+      if (!absl::IsCancelled(built)) {
+        Count(recipe->name, &Counts::build_failures);
+      }
+      return built;
+    }
+    Count(recipe->name, &Counts::builds);
+    absl::StatusOr<bool> leased = Lease(entry_name, file, lease);
+    if (!leased.ok()) return leased.status();
+    if (!*leased) {
+      return absl::UnavailableError(absl::StrCat(
+          entry_name, " was pruned the moment it was built; run again"));
+    }
+    return file;
+  }
+
+  // With `lease`: takes a shared lock on the entry's use lock into it and
+  // returns whether `file` is still there (a prune may have removed it
+  // between a caller's stat and the lock). Without: true.
+  absl::StatusOr<bool> Lease(const std::string& entry_name,
+                             const fs::path& file, ArtifactLease* lease) {
+    if (lease == nullptr) return true;
+    absl::StatusOr<FileLock> use = FileLock::AcquireShared(
+        EntryUseLockPath(options_.cache_dir, entry_name),
+        absl::Now() + kLeaseWait);
+    if (!use.ok()) return use.status();
+    if (!IsRegularFile(file)) return false;
+    lease->locks.push_back(*std::move(use));
+    return true;
+  }
+
   // What happened to one artifact in this process (see List()).
   struct Counts {
     uint64_t cache_hits = 0;
@@ -397,6 +446,26 @@ std::vector<std::string> AllArtifactNames() {
 
 std::string ImageArtifactName(v1::Language language) {
   return absl::StrCat("image/", LanguageName(language));
+}
+
+std::string ArtifactEntryPrefix(absl::string_view name) {
+  std::optional<Recipe> recipe = FindRecipe(name);
+  return recipe ? recipe->entry_prefix : "";
+}
+
+std::string ArtifactEntryName(absl::string_view name, absl::string_view key) {
+  std::string prefix = ArtifactEntryPrefix(name);
+  if (prefix.empty()) return "";
+  return absl::StrCat(prefix, "-", key.substr(0, 16));
+}
+
+fs::path EntryBuildLockPath(const fs::path& cache_dir,
+                            absl::string_view entry) {
+  return cache_dir / "locks" / absl::StrCat(entry, ".lock");
+}
+
+fs::path EntryUseLockPath(const fs::path& cache_dir, absl::string_view entry) {
+  return cache_dir / "locks" / absl::StrCat(entry, ".use");
 }
 
 fs::path ArtifactCache::DefaultCacheDir() {

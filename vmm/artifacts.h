@@ -14,11 +14,17 @@
 
 namespace cloudlet::vmm {
 
+// Shared locks on cache entries (see GuestArtifacts::lease).
+class ArtifactLease;
+
 // The three files a microVM boots from.
 struct GuestArtifacts {
   std::filesystem::path kernel;     // bzImage
   std::filesystem::path initramfs;  // cpio with /init, busybox, the agent
   std::filesystem::path image;      // the language's squashfs root
+  // Marks the three cache entries as in use, so that PruneArtifactCache
+  // leaves them alone: keep it (or a copy) until the VM is gone.
+  std::shared_ptr<const ArtifactLease> lease;
 };
 
 // Called with each preparation step ("kernel: building", "image/python:
@@ -47,6 +53,20 @@ std::vector<std::string> AllArtifactNames();
 // "image/python" for PYTHON.
 std::string ImageArtifactName(v1::Language language);
 
+// Where the cache keeps an artifact (see ArtifactCache for the layout).
+// "image-python" for "image/python"; empty for an unknown name.
+std::string ArtifactEntryPrefix(absl::string_view name);
+// "image-python-0defb5d5bfe5dfd7": the entry of `name` built from inputs
+// hashing to `key` (its first 16 hex digits); empty for an unknown name.
+std::string ArtifactEntryName(absl::string_view name, absl::string_view key);
+// <cache>/locks/<entry>.lock: held (exclusive) while the entry is built.
+std::filesystem::path EntryBuildLockPath(const std::filesystem::path& cache_dir,
+                                         absl::string_view entry);
+// <cache>/locks/<entry>.use: held shared by every GuestArtifacts::lease on
+// the entry; pruning takes it exclusively.
+std::filesystem::path EntryUseLockPath(const std::filesystem::path& cache_dir,
+                                       absl::string_view entry);
+
 // Builds guest artifacts on first use and caches them under a key that
 // hashes all of their inputs (build script, kernel config fragment and
 // source package version, the /init and agent binaries, busybox, the image's
@@ -55,8 +75,9 @@ std::string ImageArtifactName(v1::Language language);
 //   <cache>/image-<lang>-<key16>/image.sqfs
 // Builds run in <cache>/tmp/ and are renamed into place; a lock file per
 // artifact and key (<cache>/locks/) makes two builders, threads or
-// processes, build once: the second waits, then finds the entry.
-// Thread-safe.
+// processes, build once: the second waits, then finds the entry. Entries
+// stay until PruneArtifactCache (vmm/artifact_prune.h) removes the ones no
+// current input hashes to. Thread-safe.
 class ArtifactCache {
  public:
   // InvalidArgument when source_dir lacks the build scripts or the init or
@@ -66,8 +87,8 @@ class ArtifactCache {
   virtual ~ArtifactCache() = default;
 
   // Returns the kernel, the initramfs and `language`'s image, building what
-  // is missing (reporting each step through `progress`). A warm-cache call
-  // costs a few stat()s (input hashes are memoized per process, keyed by
+  // is missing (reporting each step through `progress`), with a lease on
+  // the three. A warm-cache call costs a few stat()s and flock()s (input hashes are memoized per process, keyed by
   // the inputs' stat). `cancelled` is polled at least every 100 ms while
   // waiting for another builder and while building: when it turns true the
   // call returns Cancelled, and a build it was running is stopped and

@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/termination_signal.h"
 #include "common/workload_names.h"
+#include "vmm/artifact_prune.h"
 
 namespace cloudlet::vmm {
 namespace {
@@ -107,23 +108,53 @@ int Build(ArtifactCache& cache, std::vector<std::string> names) {
   return 0;
 }
 
+int Prune(const ArtifactCache& cache, bool dry_run) {
+  absl::StatusOr<PruneReport> report = PruneArtifactCache(cache, dry_run);
+  if (!report.ok()) {
+    PrintError(report.status().message());
+    return 1;
+  }
+  const char* verb = dry_run ? "would remove" : "removed";
+  for (const PruneReport::Removed& entry : report->removed) {
+    std::printf("%s %-40s %s\n", verb, entry.name.c_str(),
+                HumanSize(entry.bytes).c_str());
+  }
+  for (const std::string& entry : report->in_use) {
+    std::printf("kept %s: a VM is using it\n", entry.c_str());
+  }
+  for (const std::string& name : report->undetermined) {
+    std::printf("kept every %s entry: its current inputs cannot be hashed\n",
+                name.c_str());
+  }
+  size_t count = report->removed.size();
+  std::printf("%s %s (%zu %s); cache: %s\n", dry_run ? "would free" : "freed",
+              HumanSize(report->removed_bytes).c_str(), count,
+              count == 1 ? "entry" : "entries", cache.cache_dir().c_str());
+  return 0;
+}
+
 }  // namespace
 
 int RunArtifactsCommand(const std::vector<std::string>& args,
-                        const ArtifactCacheOptions& options) {
+                        const ArtifactCacheOptions& options, bool dry_run) {
   const char* usage =
       "usage: cloudlet-vmm artifacts build [kernel|initramfs|LANGUAGE...] | "
-      "list";
-  if (args.empty() || (args[0] != "build" && args[0] != "list")) {
+      "list | prune [--dry-run]";
+  if (args.empty() ||
+      (args[0] != "build" && args[0] != "list" && args[0] != "prune")) {
     PrintError(usage);
     return 2;
   }
-  if (args[0] == "list" && args.size() > 1) {
+  if (args[0] != "build" && args.size() > 1) {
     PrintError(usage);
+    return 2;
+  }
+  if (dry_run && args[0] != "prune") {
+    PrintError("--dry-run goes with `artifacts prune` only");
     return 2;
   }
   std::vector<std::string> names;
-  for (size_t i = 1; i < args.size(); ++i) {
+  for (size_t i = 1; args[0] == "build" && i < args.size(); ++i) {
     absl::StatusOr<std::string> name = ArtifactName(args[i]);
     if (!name.ok()) {
       PrintError(name.status().message());
@@ -140,6 +171,7 @@ int RunArtifactsCommand(const std::vector<std::string>& args,
     return 2;
   }
   if (args[0] == "list") return List(**cache);
+  if (args[0] == "prune") return Prune(**cache, dry_run);
   return Build(**cache, std::move(names));
 }
 

@@ -17,12 +17,17 @@ namespace cloudlet::vmm {
 //                    takes about as long as the kernel plus the images.
 //   list             one line per artifact: name, cached yes/no, key prefix,
 //                    size.
-// Returns the process exit code: 0 on success, 1 when a build failed or was
-// interrupted (SIGINT/SIGTERM stop the builds cleanly; the caller must have
-// blocked them, see common/termination_signal.h), 2 for a usage error. The
-// reason is printed on stderr.
+//   prune            removes the entries no current input hashes to and
+//                    abandoned build dirs (see PruneArtifactCache), one line
+//                    each, then the space freed; with `dry_run` removes
+//                    nothing.
+// Returns the process exit code: 0 on success, 1 when a build or the prune
+// failed or a build was interrupted (SIGINT/SIGTERM stop the builds
+// cleanly; the caller must have blocked them, see
+// common/termination_signal.h), 2 for a usage error. The reason is printed
+// on stderr.
 int RunArtifactsCommand(const std::vector<std::string>& args,
-                        const ArtifactCacheOptions& options);
+                        const ArtifactCacheOptions& options, bool dry_run);
 
 }  // namespace cloudlet::vmm
 

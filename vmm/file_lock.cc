@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,12 +16,6 @@
 
 namespace cloudlet::vmm {
 namespace {
-
-absl::StatusOr<bool> TryLock(int fd) {
-  if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return true;
-  if (errno == EWOULDBLOCK || errno == EINTR) return false;
-  return absl::InternalError(absl::StrCat("flock: ", std::strerror(errno)));
-}
 
 pid_t ReadHolder(int fd) {
   char buffer[32] = {};
@@ -39,36 +34,114 @@ void WriteHolder(int fd) {
   }
 }
 
+// One attempt at the lock file at `path`: the locked fd, an empty fd when
+// another holder has it (`holder` then says who, if known), or an error.
+class LockAttempt {
+ public:
+  LockAttempt(std::filesystem::path path, int mode)
+      : path_(std::move(path)), mode_(mode) {}
+
+  absl::StatusOr<UniqueFd> Try() {
+    for (;;) {
+      if (!fd_) {
+        fd_.Reset(::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+        if (!fd_) {
+          return absl::InternalError(
+              absl::StrCat("cannot open lock file ", path_.string(), ": ",
+                           std::strerror(errno)));
+        }
+      }
+      if (::flock(fd_.get(), mode_ | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK || errno == EINTR) return UniqueFd();
+        return absl::InternalError(
+            absl::StrCat("flock ", path_.string(), ": ", std::strerror(errno)));
+      }
+      // Locked; but if its holder deleted the file meanwhile, this is a
+      // lock on nothing: open the path again.
+      struct stat locked, at_path;
+      if (::fstat(fd_.get(), &locked) == 0 &&
+          ::stat(path_.c_str(), &at_path) == 0 &&
+          locked.st_ino == at_path.st_ino && locked.st_dev == at_path.st_dev) {
+        return std::move(fd_);
+      }
+      fd_.Reset();
+    }
+  }
+
+  pid_t holder() const { return fd_ ? ReadHolder(fd_.get()) : 0; }
+
+ private:
+  const std::filesystem::path path_;
+  const int mode_;
+  UniqueFd fd_;
+};
+
 }  // namespace
+
+absl::StatusOr<FileLock> FileLock::TryAcquire(
+    const std::filesystem::path& path) {
+  absl::StatusOr<UniqueFd> fd = LockAttempt(path, LOCK_EX).Try();
+  if (!fd.ok()) return fd.status();
+  if (!*fd) {
+    return absl::UnavailableError(
+        absl::StrCat(path.string(), " is held by another holder"));
+  }
+  WriteHolder(fd->get());
+  return FileLock(*std::move(fd), path);
+}
+
+absl::StatusOr<FileLock> FileLock::AcquireShared(
+    const std::filesystem::path& path, absl::Time deadline) {
+  LockAttempt attempt(path, LOCK_SH);
+  UniqueFd locked;
+  absl::Status status = PollUntil(
+      absl::StrCat("a shared lock on ", path.string()), deadline,
+      [&]() -> absl::StatusOr<bool> {
+        absl::StatusOr<UniqueFd> fd = attempt.Try();
+        if (!fd.ok()) return fd.status();
+        locked = *std::move(fd);
+        return static_cast<bool>(locked);
+      },
+      absl::Milliseconds(1), absl::Milliseconds(50));
+  if (!status.ok()) return status;
+  return FileLock(std::move(locked), path);
+}
 
 absl::StatusOr<FileLock> FileLock::Acquire(
     const std::filesystem::path& path, absl::Time deadline,
     const std::function<bool()>& cancelled,
     const std::function<void(pid_t holder)>& on_wait) {
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-  if (!fd) {
-    return absl::InternalError(
-        absl::StrCat("cannot open lock file ", path.string(), ": ",
-                     std::strerror(errno)));
+  LockAttempt attempt(path, LOCK_EX);
+  UniqueFd locked;
+  bool told = false;
+  absl::Status status = PollUntil(
+      absl::StrCat("the lock ", path.string()), deadline,
+      [&]() -> absl::StatusOr<bool> {
+        absl::StatusOr<UniqueFd> fd = attempt.Try();
+        if (!fd.ok()) return fd.status();
+        locked = *std::move(fd);
+        if (locked) return true;
+        if (!told && on_wait) on_wait(attempt.holder());
+        told = true;
+        if (cancelled && cancelled()) {
+          return absl::CancelledError(
+              absl::StrCat("cancelled while waiting for ", path.string()));
+        }
+        return false;
+      },
+      absl::Milliseconds(10), absl::Milliseconds(100));
+  if (!status.ok()) return status;
+  WriteHolder(locked.get());
+  return FileLock(std::move(locked), path);
+}
+
+absl::Status FileLock::RemoveFile() && {
+  if (::unlink(path_.c_str()) != 0 && errno != ENOENT) {
+    return absl::InternalError(absl::StrCat(
+        "cannot remove lock file ", path_.string(), ": ", std::strerror(errno)));
   }
-  absl::StatusOr<bool> locked = TryLock(fd.get());
-  if (!locked.ok()) return locked.status();
-  if (!*locked) {
-    if (on_wait) on_wait(ReadHolder(fd.get()));
-    absl::Status waited = PollUntil(
-        absl::StrCat("the lock ", path.string()), deadline,
-        [&]() -> absl::StatusOr<bool> {
-          if (cancelled && cancelled()) {
-            return absl::CancelledError(
-                absl::StrCat("cancelled while waiting for ", path.string()));
-          }
-          return TryLock(fd.get());
-        },
-        absl::Milliseconds(10), absl::Milliseconds(100));
-    if (!waited.ok()) return waited;
-  }
-  WriteHolder(fd.get());
-  return FileLock(std::move(fd));
+  fd_.Reset();
+  return absl::OkStatus();
 }
 
 }  // namespace cloudlet::vmm

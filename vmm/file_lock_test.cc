@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <optional>
 #include <thread>
 
 #include "absl/time/clock.h"
@@ -55,6 +56,69 @@ TEST(FileLock, WaitingStopsWhenCancelledOrAtTheDeadline) {
   auto late = FileLock::Acquire(path, absl::Now() + absl::Milliseconds(200),
                                 nullptr, nullptr);
   EXPECT_EQ(late.status().code(), absl::StatusCode::kDeadlineExceeded);
+}
+
+TEST(FileLock, SharedHoldersCoexistAndKeepAnExclusiveTryOut) {
+  absl::StatusOr<TempDir> dir = TempDir::Create("file-lock-test-");
+  ASSERT_TRUE(dir.ok());
+  std::filesystem::path path = dir->path() / "a.use";
+  auto first = FileLock::AcquireShared(path, absl::Now() + absl::Seconds(5));
+  auto second = FileLock::AcquireShared(path, absl::Now() + absl::Seconds(5));
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(FileLock::TryAcquire(path).status().code(),
+            absl::StatusCode::kUnavailable);
+  { auto released = std::move(*first); }
+  EXPECT_EQ(FileLock::TryAcquire(path).status().code(),
+            absl::StatusCode::kUnavailable);
+  { auto released = std::move(*second); }
+  EXPECT_TRUE(FileLock::TryAcquire(path).ok());
+}
+
+TEST(FileLock, ASharedHolderWaitsOutAnExclusiveOneUntilItsDeadline) {
+  absl::StatusOr<TempDir> dir = TempDir::Create("file-lock-test-");
+  ASSERT_TRUE(dir.ok());
+  std::filesystem::path path = dir->path() / "a.use";
+  auto exclusive = FileLock::TryAcquire(path);
+  ASSERT_TRUE(exclusive.ok()) << exclusive.status();
+  auto late =
+      FileLock::AcquireShared(path, absl::Now() + absl::Milliseconds(100));
+  EXPECT_EQ(late.status().code(), absl::StatusCode::kDeadlineExceeded);
+
+  std::thread release([&] {
+    absl::SleepFor(absl::Milliseconds(100));  // the test is about waiting
+    auto released = std::move(*exclusive);
+  });
+  auto shared = FileLock::AcquireShared(path, absl::Now() + absl::Seconds(10));
+  release.join();
+  EXPECT_TRUE(shared.ok()) << shared.status();
+}
+
+TEST(FileLock, AWaiterForADeletedLockFileLocksTheNewFileAtThePath) {
+  absl::StatusOr<TempDir> dir = TempDir::Create("file-lock-test-");
+  ASSERT_TRUE(dir.ok());
+  std::filesystem::path path = dir->path() / "a.lock";
+  auto first = FileLock::TryAcquire(path);
+  ASSERT_TRUE(first.ok()) << first.status();
+
+  std::atomic<bool> waiting{false};
+  std::optional<absl::StatusOr<FileLock>> second;
+  std::thread waiter([&] {
+    second = FileLock::Acquire(path, absl::Now() + absl::Seconds(10), nullptr,
+                               [&](pid_t) { waiting = true; });
+  });
+  for (absl::Time end = absl::Now() + absl::Seconds(10);
+       !waiting.load() && absl::Now() < end;) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_TRUE(waiting.load());
+  // The waiter has the old file open; it must not settle for that inode.
+  ASSERT_TRUE(std::move(*first).RemoveFile().ok());
+  waiter.join();
+  ASSERT_TRUE(second->ok()) << second->status();
+  EXPECT_TRUE(std::filesystem::exists(path));
+  EXPECT_EQ(FileLock::TryAcquire(path).status().code(),
+            absl::StatusCode::kUnavailable);
 }
 
 }  // namespace

@@ -87,6 +87,8 @@ ABSL_FLAG(uint32_t, tcg_tb_size_mib, 128,
           "QEMU TCG translation cache size per VM in MiB (0: QEMU's default, "
           "which lets a heavy workload's VM grow hundreds of MiB larger; "
           "32 saves ~25 MiB per idle VM but slows builds ~25%)");
+ABSL_FLAG(bool, dry_run, false,
+          "with `artifacts prune`: say what would be removed, remove nothing");
 
 namespace {
 
@@ -196,7 +198,8 @@ int main(int argc, char** argv) {
   cloudlet::BlockTerminationSignals();
   absl::SetProgramUsageMessage(
       "cloudlet-vmm [--flags]          serve VmmService\n"
-      "cloudlet-vmm artifacts build|list  prepare or show guest artifacts");
+      "cloudlet-vmm artifacts build|list|prune  prepare, show or prune guest\n"
+      "                                          artifacts");
   std::vector<std::string> args = cloudlet::NormalizeFlagNames(argc, argv);
   std::vector<char*> pointers = cloudlet::ArgvPointers(args);
   std::vector<char*> positional = absl::ParseCommandLine(
@@ -211,7 +214,7 @@ int main(int argc, char** argv) {
   if (positional.size() > 1 && std::string(positional[1]) == "artifacts") {
     return vmm::RunArtifactsCommand(
         std::vector<std::string>(positional.begin() + 2, positional.end()),
-        CacheOptionsFromFlags());
+        CacheOptionsFromFlags(), absl::GetFlag(FLAGS_dry_run));
   }
   if (positional.size() > 1) {
     std::fprintf(stderr,
