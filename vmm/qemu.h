@@ -41,7 +41,7 @@ struct VmSpec {
 };
 
 // The guest kernel's command line for `spec` (console, reboot-on-halt,
-// cloudlet.port, cloudlet.log, extra_cmdline). Pure.
+// cloudlet.port, cloudlet.log, timer set-up, extra_cmdline). Pure.
 std::string KernelCommandLine(const VmSpec& spec);
 
 // The QEMU argv for `spec`, argv[0] = "qemu-system-x86_64". Pure.

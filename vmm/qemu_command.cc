@@ -33,6 +33,13 @@ std::string KernelCommandLine(const VmSpec& spec) {
   std::string cmdline = absl::StrCat(
       "console=ttyS0 reboot=t panic=-1 quiet cloudlet.port=", spec.guest_port,
       " cloudlet.log=", spec.log_level);
+  // TCG offers no TSC-deadline timer, so the kernel calibrates the local
+  // APIC timer against the PIT: two 100 ms loops, a quarter of a bare
+  // boot. One vCPU needs no per-CPU timer: the PIT serves as the clock
+  // event device instead (measured: boot to power-off 1.05 -> 0.81 s).
+  if (spec.accel == Accel::kTcg && spec.vcpus == 1) {
+    absl::StrAppend(&cmdline, " noapictimer");
+  }
   if (!spec.extra_cmdline.empty()) absl::StrAppend(&cmdline, " ", spec.extra_cmdline);
   return cmdline;
 }

@@ -97,6 +97,19 @@ TEST(QemuCommand, KernelCommandLineCarriesConsolePortAndLogLevel) {
   EXPECT_EQ(cmdline, KernelCommandLine(spec));
 }
 
+TEST(QemuCommand, ASingleVcpuTcgGuestSkipsTheApicTimerCalibration) {
+  VmSpec spec = Spec();
+  spec.accel = Accel::kTcg;
+  spec.vcpus = 1;
+  EXPECT_THAT(KernelCommandLine(spec), HasSubstr(" noapictimer"));
+  // Several vCPUs need their local timers; KVM has a TSC-deadline timer.
+  spec.vcpus = 2;
+  EXPECT_THAT(KernelCommandLine(spec), Not(HasSubstr("noapictimer")));
+  spec.vcpus = 1;
+  spec.accel = Accel::kKvm;
+  EXPECT_THAT(KernelCommandLine(spec), Not(HasSubstr("noapictimer")));
+}
+
 TEST(QemuCommand, AttachesTheImageReadOnlyAsVirtioBlk) {
   std::vector<std::string> argv = QemuCommand(Spec());
   EXPECT_EQ(ValueOf(argv, "-drive"),
