@@ -152,18 +152,24 @@ class RunSession {
     v1::ExecuteEvent event;
     *event.mutable_result() = result_;
     sink_.Send(event);
+    // Removed after the Result is out: the caller need not wait for it
+    // (a VM's caller destroys the VM on the Result; a Rust build's tree
+    // takes a while to delete under TCG), and Run() still returns only
+    // once the work root is empty again.
+    dir_.reset();
     return result_;
   }
 
  private:
   void Execute() {
-    absl::StatusOr<TempDir> dir = TempDir::Create(
+    absl::StatusOr<TempDir> created = TempDir::Create(
         absl::StrCat("run-", run_.request.run_id(), "-"), options_.work_root);
-    if (!dir.ok())
+    if (!created.ok())
       return Fail(v1::INTERNAL_ERROR, v1::PENDING,
-                  std::string(dir.status().message()));
-    std::filesystem::path work = dir->path() / "work";
-    std::filesystem::path tmp = dir->path() / "tmp";
+                  std::string(created.status().message()));
+    const TempDir& dir = dir_.emplace(*std::move(created));
+    std::filesystem::path work = dir.path() / "work";
+    std::filesystem::path tmp = dir.path() / "tmp";
     if (absl::Status s = CreateDirectory(tmp); !s.ok()) {
       return Fail(v1::INTERNAL_ERROR, v1::PENDING, std::string(s.message()));
     }
@@ -175,14 +181,14 @@ class RunSession {
     std::vector<std::pair<std::string, std::string>> run_env = {
         {"TMPDIR", tmp.string()}};
     if (options_.run_as) {
-      std::filesystem::path home = dir->path() / "home";
+      std::filesystem::path home = dir.path() / "home";
       if (absl::Status s = CreateDirectory(home); !s.ok()) {
         return Fail(v1::INTERNAL_ERROR, v1::PENDING, std::string(s.message()));
       }
       if (!run_.request.workload().env().contains("HOME")) {
         run_env.emplace_back("HOME", home.string());
       }
-      if (absl::Status s = ChownTree(dir->path(), *options_.run_as); !s.ok()) {
+      if (absl::Status s = ChownTree(dir.path(), *options_.run_as); !s.ok()) {
         return Fail(v1::INTERNAL_ERROR, v1::PENDING, std::string(s.message()));
       }
     }
@@ -338,6 +344,7 @@ class RunSession {
   const absl::Time deadline_;
   OutputBudget budget_;
   std::vector<std::string> oom_victims_;  // of the last stage
+  std::optional<TempDir> dir_;             // the run's work dir
   v1::Result result_;
 };
 

@@ -61,6 +61,18 @@ class ExecutorTest : public ::testing::Test {
   RecordingSink sink_;
 };
 
+TEST_F(ExecutorTest, TheResultGoesOutBeforeTheWorkDirIsRemoved) {
+  std::optional<bool> work_dir_there_at_result;
+  sink_.on_event = [&](const v1::ExecuteEvent& event) {
+    if (event.has_result()) work_dir_there_at_result = !WorkRootEmpty();
+  };
+  v1::Result result = Execute(Request(v1::SHELL, "echo hello"));
+  EXPECT_EQ(result.status(), v1::DONE);
+  ASSERT_TRUE(work_dir_there_at_result.has_value());
+  EXPECT_TRUE(*work_dir_there_at_result);
+  EXPECT_TRUE(WorkRootEmpty());  // gone by the time Run() returns
+}
+
 TEST_F(ExecutorTest, StreamsAcceptedStageOutputThenResult) {
   v1::Result result = Execute(Request(v1::SHELL, "echo hello"));
   ASSERT_EQ(sink_.events.size(), 4u);

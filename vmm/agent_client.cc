@@ -119,6 +119,14 @@ absl::Status AgentClient::Execute(
   v1::ExecuteEvent event;
   while (reader->Read(&event)) {
     if (on_event) on_event(event);
+    if (event.has_result()) {
+      // The Result is the agent's last word; what it does after sending it
+      // is clean-up, which a caller about to destroy the VM need not wait
+      // for.
+      context.TryCancel();
+      (void)reader->Finish();
+      return absl::OkStatus();
+    }
   }
   return FromGrpcStatus(reader->Finish());
 }

@@ -35,7 +35,9 @@ class AgentClient {
 
   // Runs Execute, calling `on_event` for every event as it arrives, on the
   // calling thread. `context` lets another thread cancel (TryCancel) and
-  // carries the deadline. Returns the call's final status.
+  // carries the deadline. Returns OK as soon as the Result event has been
+  // handled (the call is then cancelled: the agent's clean-up after it is
+  // not waited for), else the call's final status.
   absl::Status Execute(grpc::ClientContext& context,
                        const v1::ExecuteRequest& request,
                        const std::function<void(const v1::ExecuteEvent&)>& on_event);

@@ -150,7 +150,7 @@ absl::StatusOr<PruneReport> PruneArtifactCache(const ArtifactCache& cache,
     }
     if (!status.ok()) return status;
     if (!dry_run) {
-      spdlog::info("artifact_entry={} event=pruned bytes={}", entry, bytes);
+      spdlog::debug("artifact_entry={} event=pruned bytes={}", entry, bytes);
     }
     removed(entry, bytes);
   }
@@ -171,7 +171,7 @@ absl::StatusOr<PruneReport> PruneArtifactCache(const ArtifactCache& cache,
       std::error_code remove_error;
       fs::remove_all(dir.path(), remove_error);
       if (remove_error) continue;
-      spdlog::info("artifact_tmp={} event=pruned bytes={}", name, bytes);
+      spdlog::debug("artifact_tmp={} event=pruned bytes={}", name, bytes);
     }
     removed(absl::StrCat("tmp/", name), bytes);
   }
