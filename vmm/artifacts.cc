@@ -198,16 +198,19 @@ class ArtifactCacheImpl : public ArtifactCache {
     const std::string entry_name = ArtifactEntryName(recipe->name, *key);
     const fs::path entry = options_.cache_dir / entry_name;
     const fs::path file = entry / recipe->file_name;
-    if (IsRegularFile(file)) {
+    // Whether the entry is there (and, with `lease`, now leased); false
+    // too when it was pruned between the stat and the lease.
+    auto found = [&](absl::string_view message) -> absl::StatusOr<bool> {
+      if (!IsRegularFile(file)) return false;
       absl::StatusOr<bool> leased = Lease(entry_name, file, lease);
-      if (!leased.ok()) return leased.status();
-      if (*leased) {
-        Count(recipe->name, &Counts::cache_hits);
-        report("found in cache", true);
-        return file;
-      }
-      // Pruned between the stat and the lease: build it again.
-    }
+      if (!leased.ok() || !*leased) return leased;
+      Count(recipe->name, &Counts::cache_hits);
+      report(message, true);
+      return true;
+    };
+    absl::StatusOr<bool> hit = found("found in cache");
+    if (!hit.ok()) return hit.status();
+    if (*hit) return file;
 
     absl::StatusOr<FileLock> lock = FileLock::Acquire(
         EntryBuildLockPath(options_.cache_dir, entry_name),
@@ -219,15 +222,10 @@ class ArtifactCacheImpl : public ArtifactCache {
                  false);
         });
     if (!lock.ok()) return lock.status();
-    if (IsRegularFile(file)) {  // the holder we waited for built it
-      absl::StatusOr<bool> leased = Lease(entry_name, file, lease);
-      if (!leased.ok()) return leased.status();
-      if (*leased) {
-        Count(recipe->name, &Counts::cache_hits);
-        report("found in cache (built by another process)", true);
-        return file;
-      }
-    }
+    // The holder we waited for may have built it.
+    hit = found("found in cache (built by another process)");
+    if (!hit.ok()) return hit.status();
+    if (*hit) return file;
     absl::Status built = Build(*recipe, *key, entry_name, entry, report,
                                cancelled);
     if (!built.ok()) {
