@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -155,8 +154,6 @@ absl::StatusOr<PruneReport> PruneArtifactCache(const ArtifactCache& cache,
     removed(entry, bytes);
   }
 
-  if (!dry_run) report.lock_files_removed = RemoveOrphanLockFiles(cache_dir);
-
   // Build dirs are tmp/<entry>.<suffix>; the builder holds the entry's build
   // lock for as long as it works in one.
   for (const auto& dir : fs::directory_iterator(cache_dir / "tmp", error)) {
@@ -175,6 +172,9 @@ absl::StatusOr<PruneReport> PruneArtifactCache(const ArtifactCache& cache,
     }
     removed(absl::StrCat("tmp/", name), bytes);
   }
+
+  // Last: the checks above create the lock files they try.
+  if (!dry_run) report.lock_files_removed = RemoveOrphanLockFiles(cache_dir);
   return report;
 }
 

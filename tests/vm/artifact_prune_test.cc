@@ -173,6 +173,9 @@ TEST_F(ArtifactPruneTest, RemovesAbandonedBuildDirsButNotOneBeingBuiltIn) {
   EXPECT_EQ(pruned->removed[0].name, "tmp/" + abandoned);
   EXPECT_EQ(pruned->removed[0].bytes, 4u);
   EXPECT_EQ(DirNames(cache_dir() / "tmp"), std::set<std::string>{building});
+  // The abandoned build's lock file went too; the running build's stays.
+  EXPECT_EQ(DirNames(cache_dir() / "locks"),
+            std::set<std::string>{"kernel-fedcba9876543210.lock"});
 }
 
 TEST_F(ArtifactPruneTest, TheCommandPrintsWhatWentAndRejectsExtraWords) {
