@@ -59,7 +59,7 @@ struct Recipe {
 std::optional<Recipe> FindRecipe(absl::string_view name) {
   if (name == "kernel") {
     return Recipe{"kernel", "kernel", "bzImage",
-                  "the kernel takes ~8 min the first time", absl::Minutes(60)};
+                  "the kernel takes ~10 min the first time", absl::Minutes(60)};
   }
   if (name == "initramfs") {
     return Recipe{"initramfs", "initramfs", "initrd.cpio", "a few seconds",
