@@ -88,8 +88,9 @@ class ArtifactCache {
 
   // Returns the kernel, the initramfs and `language`'s image, building what
   // is missing (reporting each step through `progress`), with a lease on
-  // the three. A warm-cache call costs a few stat()s and flock()s (input hashes are memoized per process, keyed by
-  // the inputs' stat). `cancelled` is polled at least every 100 ms while
+  // the three. A warm-cache call costs a few stat()s and flock()s (input
+  // hashes are memoized per process, keyed by the inputs' stat).
+  // `cancelled` is polled at least every 100 ms while
   // waiting for another builder and while building: when it turns true the
   // call returns Cancelled, and a build it was running is stopped and
   // leaves nothing (a caller waiting on it then builds itself). A failed

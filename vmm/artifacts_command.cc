@@ -154,7 +154,7 @@ int RunArtifactsCommand(const std::vector<std::string>& args,
     return 2;
   }
   std::vector<std::string> names;
-  for (size_t i = 1; args[0] == "build" && i < args.size(); ++i) {
+  for (size_t i = 1; i < args.size(); ++i) {  // build's names
     absl::StatusOr<std::string> name = ArtifactName(args[i]);
     if (!name.ok()) {
       PrintError(name.status().message());

@@ -46,9 +46,9 @@ class LockAttempt {
       if (!fd_) {
         fd_.Reset(::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
         if (!fd_) {
-          return absl::InternalError(
-              absl::StrCat("cannot open lock file ", path_.string(), ": ",
-                           std::strerror(errno)));
+          return absl::InternalError(absl::StrCat("cannot open lock file ",
+                                                  path_.string(), ": ",
+                                                  std::strerror(errno)));
         }
       }
       if (::flock(fd_.get(), mode_ | LOCK_NB) != 0) {
@@ -76,6 +76,37 @@ class LockAttempt {
   UniqueFd fd_;
 };
 
+// Tries `attempt` until it locks (with a backoff from `first_interval` to
+// `max_interval`), `deadline` passes (DeadlineExceeded naming `what`) or
+// `cancelled` returns true (Cancelled). `on_wait` hears once whom it waits
+// for. Both callbacks may be empty.
+absl::StatusOr<UniqueFd> LockWhenFree(
+    LockAttempt& attempt, absl::string_view what, absl::Time deadline,
+    const std::function<bool()>& cancelled,
+    const std::function<void(pid_t holder)>& on_wait,
+    absl::Duration first_interval, absl::Duration max_interval) {
+  UniqueFd locked;
+  bool told = false;
+  absl::Status status = PollUntil(
+      what, deadline,
+      [&]() -> absl::StatusOr<bool> {
+        absl::StatusOr<UniqueFd> fd = attempt.Try();
+        if (!fd.ok()) return fd.status();
+        locked = *std::move(fd);
+        if (locked) return true;
+        if (!told && on_wait) on_wait(attempt.holder());
+        told = true;
+        if (cancelled && cancelled()) {
+          return absl::CancelledError(
+              absl::StrCat("cancelled while waiting for ", what));
+        }
+        return false;
+      },
+      first_interval, max_interval);
+  if (!status.ok()) return status;
+  return locked;
+}
+
 }  // namespace
 
 absl::StatusOr<FileLock> FileLock::TryAcquire(
@@ -92,19 +123,14 @@ absl::StatusOr<FileLock> FileLock::TryAcquire(
 
 absl::StatusOr<FileLock> FileLock::AcquireShared(
     const std::filesystem::path& path, absl::Time deadline) {
+  // Short polls: a run takes this on its way to boot, and the exclusive
+  // holder (a prune) keeps it only for a rename.
   LockAttempt attempt(path, LOCK_SH);
-  UniqueFd locked;
-  absl::Status status = PollUntil(
-      absl::StrCat("a shared lock on ", path.string()), deadline,
-      [&]() -> absl::StatusOr<bool> {
-        absl::StatusOr<UniqueFd> fd = attempt.Try();
-        if (!fd.ok()) return fd.status();
-        locked = *std::move(fd);
-        return static_cast<bool>(locked);
-      },
-      absl::Milliseconds(1), absl::Milliseconds(50));
-  if (!status.ok()) return status;
-  return FileLock(std::move(locked), path);
+  absl::StatusOr<UniqueFd> locked = LockWhenFree(
+      attempt, absl::StrCat("a shared lock on ", path.string()), deadline,
+      nullptr, nullptr, absl::Milliseconds(1), absl::Milliseconds(50));
+  if (!locked.ok()) return locked.status();
+  return FileLock(*std::move(locked), path);
 }
 
 absl::StatusOr<FileLock> FileLock::Acquire(
@@ -112,33 +138,19 @@ absl::StatusOr<FileLock> FileLock::Acquire(
     const std::function<bool()>& cancelled,
     const std::function<void(pid_t holder)>& on_wait) {
   LockAttempt attempt(path, LOCK_EX);
-  UniqueFd locked;
-  bool told = false;
-  absl::Status status = PollUntil(
-      absl::StrCat("the lock ", path.string()), deadline,
-      [&]() -> absl::StatusOr<bool> {
-        absl::StatusOr<UniqueFd> fd = attempt.Try();
-        if (!fd.ok()) return fd.status();
-        locked = *std::move(fd);
-        if (locked) return true;
-        if (!told && on_wait) on_wait(attempt.holder());
-        told = true;
-        if (cancelled && cancelled()) {
-          return absl::CancelledError(
-              absl::StrCat("cancelled while waiting for ", path.string()));
-        }
-        return false;
-      },
-      absl::Milliseconds(10), absl::Milliseconds(100));
-  if (!status.ok()) return status;
-  WriteHolder(locked.get());
-  return FileLock(std::move(locked), path);
+  absl::StatusOr<UniqueFd> locked = LockWhenFree(
+      attempt, absl::StrCat("the lock ", path.string()), deadline, cancelled,
+      on_wait, absl::Milliseconds(10), absl::Milliseconds(100));
+  if (!locked.ok()) return locked.status();
+  WriteHolder(locked->get());
+  return FileLock(*std::move(locked), path);
 }
 
 absl::Status FileLock::RemoveFile() && {
   if (::unlink(path_.c_str()) != 0 && errno != ENOENT) {
-    return absl::InternalError(absl::StrCat(
-        "cannot remove lock file ", path_.string(), ": ", std::strerror(errno)));
+    return absl::InternalError(absl::StrCat("cannot remove lock file ",
+                                            path_.string(), ": ",
+                                            std::strerror(errno)));
   }
   fd_.Reset();
   return absl::OkStatus();

@@ -49,7 +49,8 @@ class FakeArtifacts : public ArtifactCache {
       if (!waited.ok()) return waited;
       return absl::CancelledError("cancelled");
     }
-    return GuestArtifacts{"/dev/null", "/dev/null", "/dev/null"};
+    return GuestArtifacts{"/dev/null", "/dev/null", "/dev/null",
+                          /*lease=*/nullptr};
   }
   absl::StatusOr<std::filesystem::path> EnsureArtifact(
       absl::string_view, const ProgressCallback&, const CancelledFn&) override {
