@@ -84,11 +84,6 @@ std::string FormatElapsed(absl::Duration d) {
   return absl::StrFormat("%dm%02ds", seconds / 60, seconds % 60);
 }
 
-std::string FormatSize(uintmax_t bytes) {
-  if (bytes >= 1000 * 1000) return absl::StrFormat("%.1f MB", bytes / 1e6);
-  return absl::StrFormat("%.1f kB", bytes / 1e3);
-}
-
 std::string LastLines(absl::string_view text, size_t count) {
   std::vector<absl::string_view> lines =
       absl::StrSplit(text, '\n', absl::SkipEmpty());
@@ -433,6 +428,11 @@ class ArtifactCacheImpl : public ArtifactCache {
 };
 
 }  // namespace
+
+std::string FormatSize(uintmax_t bytes) {
+  if (bytes >= 1000 * 1000) return absl::StrFormat("%.1f MB", bytes / 1e6);
+  return absl::StrFormat("%.1f kB", bytes / 1e3);
+}
 
 std::vector<std::string> AllArtifactNames() {
   std::vector<std::string> names = {"kernel", "initramfs"};

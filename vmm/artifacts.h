@@ -90,10 +90,10 @@ class ArtifactCache {
   // is missing (reporting each step through `progress`), with a lease on
   // the three. A warm-cache call costs a few stat()s and flock()s (input
   // hashes are memoized per process, keyed by the inputs' stat).
-  // `cancelled` is polled at least every 100 ms while
-  // waiting for another builder and while building: when it turns true the
-  // call returns Cancelled, and a build it was running is stopped and
-  // leaves nothing (a caller waiting on it then builds itself). A failed
+  // `cancelled` is polled at least every 100 ms while waiting for another
+  // builder and while building: when it turns true the call returns
+  // Cancelled, and a build it was running is stopped and leaves nothing (a
+  // caller waiting on it then builds itself). A failed
   // build leaves no entry and returns Internal with the tail of the build
   // script's output.
   virtual absl::StatusOr<GuestArtifacts> Ensure(
@@ -116,6 +116,10 @@ class ArtifactCache {
 
   static std::filesystem::path DefaultCacheDir();
 };
+
+// A size as the artifact commands and progress lines print it: "2.9 MB",
+// "512.0 kB" (decimal units).
+std::string FormatSize(uintmax_t bytes);
 
 }  // namespace cloudlet::vmm
 

@@ -39,18 +39,13 @@ absl::StatusOr<std::string> ArtifactName(const std::string& word) {
       LanguageNameList(), ")"));
 }
 
-std::string HumanSize(uint64_t bytes) {
-  if (bytes >= 1000 * 1000) return absl::StrFormat("%.1f MB", bytes / 1e6);
-  return absl::StrFormat("%.1f kB", bytes / 1e3);
-}
-
 int List(const ArtifactCache& cache) {
   std::printf("%-16s %-6s %-16s %s\n", "NAME", "CACHED", "KEY", "SIZE");
   for (const v1::ArtifactState& state : cache.List()) {
     std::printf("%-16s %-6s %-16s %s\n", state.name().c_str(),
                 state.cached() ? "yes" : "no",
                 state.key().empty() ? "?" : state.key().substr(0, 16).c_str(),
-                state.cached() ? HumanSize(state.size_bytes()).c_str() : "-");
+                state.cached() ? FormatSize(state.size_bytes()).c_str() : "-");
   }
   std::printf("cache: %s\n", cache.cache_dir().c_str());
   return 0;
@@ -117,7 +112,7 @@ int Prune(const ArtifactCache& cache, bool dry_run) {
   const char* verb = dry_run ? "would remove" : "removed";
   for (const PruneReport::Removed& entry : report->removed) {
     std::printf("%s %-40s %s\n", verb, entry.name.c_str(),
-                HumanSize(entry.bytes).c_str());
+                FormatSize(entry.bytes).c_str());
   }
   for (const std::string& entry : report->in_use) {
     std::printf("kept %s: a VM is using it\n", entry.c_str());
@@ -128,7 +123,7 @@ int Prune(const ArtifactCache& cache, bool dry_run) {
   }
   size_t count = report->removed.size();
   std::printf("%s %s (%zu %s); cache: %s\n", dry_run ? "would free" : "freed",
-              HumanSize(report->removed_bytes).c_str(), count,
+              FormatSize(report->removed_bytes).c_str(), count,
               count == 1 ? "entry" : "entries", cache.cache_dir().c_str());
   return 0;
 }
@@ -154,7 +149,8 @@ int RunArtifactsCommand(const std::vector<std::string>& args,
     return 2;
   }
   std::vector<std::string> names;
-  for (size_t i = 1; i < args.size(); ++i) {  // build's names
+  // Only build takes names (the others were refused above with any).
+  for (size_t i = 1; i < args.size(); ++i) {
     absl::StatusOr<std::string> name = ArtifactName(args[i]);
     if (!name.ok()) {
       PrintError(name.status().message());
