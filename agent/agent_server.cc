@@ -47,7 +47,7 @@ AgentServer::AgentServer(AgentServerOptions options)
     : options_(std::move(options)),
       executor_(options_.executor),
       registry_(options_.max_runs),
-      service_(executor_, registry_) {}
+      service_(executor_, registry_, options_.accept_host_state) {}
 
 absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
     AgentServerOptions options) {

@@ -26,6 +26,10 @@ struct AgentServerOptions {
   std::string listen = "127.0.0.1:5000";
   ExecutorOptions executor;
   size_t max_runs = 32;  // concurrent Executes; more get RESOURCE_EXHAUSTED
+  // Apply each request's host_time and host_entropy to this machine: set
+  // for the guest's agent only (a VM resumed from a snapshot needs them);
+  // an agent on a host must not step the host's clock.
+  bool accept_host_state = false;
 };
 
 // The agent's gRPC server and everything it serves with. Start() from

@@ -1,6 +1,8 @@
 #include "agent/agent_service.h"
 
+#include "absl/time/time.h"
 #include "agent/event_sink.h"
+#include "agent/guest_sync.h"
 #include "common/grpc_status.h"
 #include "spdlog/spdlog.h"
 
@@ -25,6 +27,32 @@ class StreamSink final : public EventSink {
   grpc::ServerWriter<v1::ExecuteEvent>& writer_;
 };
 
+// Hands the guest the host's clock and entropy from `request`, each only
+// when set. Best effort: the agent may run unprivileged (host-side tests),
+// so a failure is logged and the run goes on.
+void ApplyHostState(const v1::ExecuteRequest& request) {
+  const std::string& run_id = request.run_id();
+  if (request.has_host_time()) {
+    absl::Time host_time =
+        absl::FromUnixSeconds(request.host_time().seconds()) +
+        absl::Nanoseconds(request.host_time().nanos());
+    absl::Duration step = host_time - absl::Now();
+    if (absl::Status s = ApplyHostTime(host_time); !s.ok()) {
+      spdlog::warn("run={} event=host_time_not_applied error=\"{}\"", run_id,
+                   std::string(s.message()));
+    } else {
+      spdlog::debug("run={} event=guest_clock_set step_ms={}", run_id,
+                    absl::ToInt64Milliseconds(step));
+    }
+  }
+  if (!request.host_entropy().empty()) {
+    if (absl::Status s = MixHostEntropy(request.host_entropy()); !s.ok()) {
+      spdlog::warn("run={} event=host_entropy_not_mixed error=\"{}\"", run_id,
+                   std::string(s.message()));
+    }
+  }
+}
+
 }  // namespace
 
 grpc::Status AgentService::Execute(
@@ -47,6 +75,9 @@ grpc::Status AgentService::Execute(
                  std::string(registration.status().message()));
     return ToGrpcStatus(registration.status());
   }
+  // After the registration, so that a rejected request changes nothing;
+  // before Run, whose deadline and timings read the clock set here.
+  if (accept_host_state_) ApplyHostState(run->request);
   StreamSink sink(*context, *writer);
   executor_.Run(*run, registration->control(), sink);
   return grpc::Status::OK;

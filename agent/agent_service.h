@@ -12,10 +12,15 @@ namespace cloudlet::agent {
 // The gRPC adapter of WorkloadRunner: requests in, Executor and
 // RunRegistry calls, events out. Each Execute runs on the gRPC thread that
 // called it. Thread-safe; `executor` and `registry` must outlive it.
+// With `accept_host_state`, an ExecuteRequest's host_time and host_entropy
+// are applied to the machine the agent runs on (a guest's agent only).
 class AgentService final : public v1::WorkloadRunner::Service {
  public:
-  AgentService(const Executor& executor, RunRegistry& registry)
-      : executor_(executor), registry_(registry) {}
+  AgentService(const Executor& executor, RunRegistry& registry,
+               bool accept_host_state)
+      : executor_(executor),
+        registry_(registry),
+        accept_host_state_(accept_host_state) {}
 
   grpc::Status Execute(grpc::ServerContext* context,
                        const v1::ExecuteRequest* request,
@@ -30,6 +35,7 @@ class AgentService final : public v1::WorkloadRunner::Service {
  private:
   const Executor& executor_;
   RunRegistry& registry_;
+  const bool accept_host_state_;
 };
 
 }  // namespace cloudlet::agent

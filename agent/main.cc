@@ -47,6 +47,10 @@ ABSL_FLAG(uint64_t, output_limit_bytes, 16 << 20,
 ABSL_FLAG(uint64_t, max_code_bytes, 1 << 20, "largest accepted source code");
 ABSL_FLAG(uint64_t, max_stdin_bytes, 4 << 20, "largest accepted stdin");
 ABSL_FLAG(uint32_t, max_runs, 32, "runs at once; more are refused");
+ABSL_FLAG(bool, accept_host_state, false,
+          "set this machine's clock and reseed its random generator from "
+          "each run request's host_time and host_entropy (the guest's /init "
+          "passes it; never use it on a host)");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(2),
           "on SIGTERM, how long stopped runs get to send their result");
 ABSL_FLAG(std::string, run_as, "",
@@ -130,6 +134,7 @@ int main(int argc, char** argv) {
   agent::AgentServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);
   options.max_runs = absl::GetFlag(FLAGS_max_runs);
+  options.accept_host_state = absl::GetFlag(FLAGS_accept_host_state);
   agent::ExecutorOptions& executor = options.executor;
   absl::StatusOr<std::filesystem::path> work_root =
       WorkRoot(absl::GetFlag(FLAGS_work_root));

@@ -85,6 +85,11 @@ absl::Status ValidateArgsAndEnv(const v1::Workload& workload) {
 absl::Status ValidateExecuteRequest(const v1::ExecuteRequest& request,
                                     const RequestLimits& limits) {
   if (absl::Status s = ValidateRunId(request.run_id()); !s.ok()) return s;
+  if (request.host_entropy().size() > kMaxHostEntropyBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "host_entropy is ", request.host_entropy().size(),
+        " bytes, over the limit of ", kMaxHostEntropyBytes, " bytes"));
+  }
   if (!request.has_workload()) {
     return absl::InvalidArgumentError(
         "workload is missing: send the code, its language and action");

@@ -18,6 +18,10 @@ struct RequestLimits {
 // names and log lines, so they are limited to [A-Za-z0-9._-].
 inline constexpr size_t kMaxRunIdLength = 64;
 
+// The most host_entropy a request may carry: 4096 bits, the size of the
+// kernel's input pool; more would be credited for nothing.
+inline constexpr size_t kMaxHostEntropyBytes = 512;
+
 // OK when `request` can be run. Otherwise InvalidArgument whose message
 // names the field and says what to change ("workload.code is empty: send
 // the source file's content"). Checks only the request itself, not whether

@@ -83,6 +83,21 @@ TEST(ValidateExecuteRequest, RejectsANegativeTimeout) {
   EXPECT_THAT(Validate(request).message(), HasSubstr("negative"));
 }
 
+TEST(ValidateExecuteRequest, AcceptsHostEntropyUpToTheLimit) {
+  v1::ExecuteRequest request = ValidRequest();
+  request.set_host_entropy(std::string(kMaxHostEntropyBytes, 'x'));
+  EXPECT_TRUE(Validate(request).ok());
+}
+
+TEST(ValidateExecuteRequest, RejectsHostEntropyOverTheLimitNamingBothSizes) {
+  v1::ExecuteRequest request = ValidRequest();
+  request.set_host_entropy(std::string(kMaxHostEntropyBytes + 1, 'x'));
+  absl::Status status = Validate(request);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("host_entropy is 513 bytes"));
+  EXPECT_THAT(status.message(), HasSubstr("limit of 512 bytes"));
+}
+
 TEST(ValidateExecuteRequest, RejectsARunIdThatIsNotAPlainName) {
   for (const char* id : {"../etc", "a b", "x/y", ".."}) {
     v1::ExecuteRequest request = ValidRequest();

@@ -27,4 +27,19 @@ google::protobuf::Duration ToProtoDuration(absl::Duration duration) {
   return out;
 }
 
+google::protobuf::Timestamp ToProtoTimestamp(absl::Time time) {
+  absl::Duration since_epoch = time - absl::UnixEpoch();
+  absl::Duration remainder;
+  int64_t seconds =
+      absl::IDivDuration(since_epoch, absl::Seconds(1), &remainder);
+  if (remainder < absl::ZeroDuration()) {  // nanos must be >= 0
+    --seconds;
+    remainder += absl::Seconds(1);
+  }
+  google::protobuf::Timestamp out;
+  out.set_seconds(seconds);
+  out.set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(remainder)));
+  return out;
+}
+
 }  // namespace cloudlet::vmm

@@ -2,6 +2,7 @@
 #define CLOUDLET_VMM_PROTO_TIME_H_
 
 #include <google/protobuf/duration.pb.h>
+#include <google/protobuf/timestamp.pb.h>
 
 #include "absl/time/time.h"
 
@@ -11,6 +12,9 @@ namespace cloudlet::vmm {
 // values beyond the proto's range saturate).
 absl::Duration FromProtoDuration(const google::protobuf::Duration& duration);
 google::protobuf::Duration ToProtoDuration(absl::Duration duration);
+
+// absl::Time -> google.protobuf.Timestamp (to the nanosecond).
+google::protobuf::Timestamp ToProtoTimestamp(absl::Time time);
 
 }  // namespace cloudlet::vmm
 

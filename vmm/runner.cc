@@ -1,5 +1,7 @@
 #include "vmm/runner.h"
 
+#include <sys/random.h>
+
 #include <optional>
 #include <string>
 #include <thread>
@@ -12,10 +14,24 @@
 #include "common/ids.h"
 #include "common/poll.h"
 #include "common/workload_names.h"
+#include "vmm/proto_time.h"
 #include "spdlog/spdlog.h"
 
 namespace cloudlet::vmm {
 namespace {
+
+// What the guest's kernel gets to reseed its random generator with (see
+// ExecuteRequest.host_entropy): 256 bits, as much as a reseed uses.
+constexpr size_t kHostEntropyBytes = 32;
+
+// kHostEntropyBytes from the host kernel's generator; empty in the
+// (theoretical) case that it fails, which leaves the guest's state as is.
+std::string HostEntropy() {
+  std::string bytes(kHostEntropyBytes, '\0');
+  ssize_t n = ::getrandom(bytes.data(), bytes.size(), 0);
+  if (n != static_cast<ssize_t>(bytes.size())) return "";
+  return bytes;
+}
 
 // Watches one run from a helper thread and cancels it when its caller goes
 // away, its execution deadline passes, or its VM dies. The run's thread
@@ -228,6 +244,11 @@ class RunLifecycle {
     v1::ExecuteRequest request;
     request.set_run_id(relay_.run_id());
     *request.mutable_workload() = run_.workload;
+    // A VM resumed from a snapshot wakes with the snapshot's clock and
+    // random state, the same in every VM resumed from it: the agent sets
+    // both from these before the workload starts.
+    *request.mutable_host_time() = ToProtoTimestamp(absl::Now());
+    request.set_host_entropy(HostEntropy());
 
     // The agent enforces the timeout itself and reports TIMEOUT; the
     // watchdog is the backstop for an agent that cannot.

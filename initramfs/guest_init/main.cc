@@ -115,7 +115,9 @@ absl::StatusOr<pid_t> StartAgent(const guest_init::AgentRoot& root,
                                  const guest_init::BootParams& params) {
   std::vector<std::string> args = {
       root.agent.string(), absl::StrCat("--listen=0.0.0.0:", params.port),
-      absl::StrCat("--log_level=", params.log_level), kRunAs};
+      absl::StrCat("--log_level=", params.log_level), kRunAs,
+      // A VM resumed from a snapshot takes the host's clock and entropy.
+      "--accept_host_state"};
   std::vector<std::string> env = {
       "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
       "HOME=/root", "LANG=C.UTF-8"};
