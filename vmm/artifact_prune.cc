@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
@@ -13,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "spdlog/spdlog.h"
 #include "vmm/file_lock.h"
+#include "vmm/vm_snapshots.h"
 
 namespace cloudlet::vmm {
 namespace {
@@ -95,6 +97,19 @@ size_t RemoveOrphanLockFiles(const fs::path& cache_dir) {
   return removed;
 }
 
+// Whether a snapshot entry was made from entries that are all in
+// `current`: false when its inputs file is missing or names another entry.
+bool SnapshotIsCurrent(const fs::path& entry,
+                       const std::set<std::string>& current) {
+  std::ifstream inputs(entry / kSnapshotInputsFile);
+  if (!inputs) return false;
+  std::string input;
+  while (std::getline(inputs, input)) {
+    if (!input.empty() && current.count(input) == 0) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 absl::StatusOr<PruneReport> PruneArtifactCache(const ArtifactCache& cache,
@@ -114,12 +129,27 @@ absl::StatusOr<PruneReport> PruneArtifactCache(const ArtifactCache& cache,
     }
   }
 
+  // Snapshots are judged by what they were made from; with an artifact
+  // undetermined, none can be.
+  std::set<std::string> current_entries;
+  for (const auto& [prefix, entry] : current) {
+    if (entry) current_entries.insert(*entry);
+  }
+  const bool snapshots_judgeable = report.undetermined.empty();
+
   std::set<std::string> stale;
   std::error_code error;
   for (const auto& dir : fs::directory_iterator(cache_dir, error)) {
     std::string name = dir.path().filename().string();
     std::optional<std::string> prefix = PrefixOfEntry(name);
     if (!prefix || !dir.is_directory()) continue;
+    if (*prefix == kSnapshotEntryPrefix) {
+      if (snapshots_judgeable &&
+          !SnapshotIsCurrent(dir.path(), current_entries)) {
+        stale.insert(name);
+      }
+      continue;
+    }
     auto known = current.find(*prefix);
     if (known == current.end() || !known->second) continue;
     if (*known->second != name) stale.insert(name);

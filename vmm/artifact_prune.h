@@ -34,6 +34,9 @@ struct PruneReport {
 //    config or package list built. An entry in use (see
 //    GuestArtifacts::lease) stays; it is taken out of the cache with a
 //    rename, so a run never sees it half removed;
+//  - every VM snapshot ("snapshot-<key16>", vmm/vm_snapshots.h) made
+//    from an entry that is not current (or whose inputs file is missing);
+//    one in use stays. A snapshot of a current VM shape stays;
 //  - build temp dirs (tmp/<entry>.*) whose builder is gone;
 //  - the lock files of entries not in the cache, unless held.
 // The entries the current inputs hash to and anything else in the

@@ -22,6 +22,19 @@ const char* AccelName(Accel accel);
 // KVM when /dev/kvm can be opened read-write by this process, else TCG.
 Accel DetectAccel();
 
+// How a VM's memory relates to a saved snapshot (vmm/vm_snapshots.h).
+enum class SnapshotRole {
+  // Anonymous RAM, booted; free page reporting hands freed pages back.
+  kNone,
+  // Booted with its RAM in <snapshot_dir>/ram, mapped shared, so that the
+  // file holds the guest's memory once QEMU stops it; QMP on qmp.sock.
+  kSource,
+  // RAM mapped copy-on-write from <snapshot_dir>/ram (pages are read on
+  // first touch and shared through the page cache); waits for the device
+  // state over QMP (-incoming defer) instead of booting.
+  kResume,
+};
+
 // Everything that decides a QEMU command line.
 struct VmSpec {
   std::filesystem::path kernel;
@@ -38,7 +51,13 @@ struct VmSpec {
   uint32_t tcg_tb_size_mib = 0;
   std::string extra_cmdline;     // appended to the kernel command line
   std::string name;              // for logs, e.g. the run id; optional
+  SnapshotRole snapshot_role = SnapshotRole::kNone;
+  std::filesystem::path snapshot_dir;  // absolute; unless kNone
 };
+
+// The QMP socket of a VM whose snapshot_role is not kNone, relative to the
+// VM's directory (QEMU's working directory): see QemuProcess::dir().
+inline constexpr char kQmpSocketName[] = "qmp.sock";
 
 // The guest kernel's command line for `spec` (console, reboot-on-halt,
 // cloudlet.port, cloudlet.log, timer set-up, extra_cmdline). Pure.
@@ -74,6 +93,8 @@ class QemuProcess {
   // The spec it runs with, host_port filled in.
   virtual const VmSpec& spec() const = 0;
   virtual int pid() const = 0;
+  // The VM's own directory (QEMU's working directory), removed with it.
+  virtual const std::filesystem::path& dir() const = 0;
   // Readable (POLLIN) once QEMU has exited; valid for the object's life.
   virtual int pidfd() const = 0;
   virtual bool Exited() const = 0;

@@ -145,6 +145,48 @@ TEST(QemuCommand, LetsTheGuestReportFreedPagesSoTheyLeaveTheHostRss) {
   EXPECT_THAT(argv, Contains("virtio-balloon-device,free-page-reporting=on"));
 }
 
+TEST(QemuCommand, BootsWithAnonymousRamAndNoQmpWithoutASnapshot) {
+  std::vector<std::string> argv = QemuCommand(Spec());
+  EXPECT_THAT(argv, Not(Contains("-object")));
+  EXPECT_THAT(argv, Not(Contains("-qmp")));
+  EXPECT_THAT(argv, Not(Contains("-incoming")));
+}
+
+TEST(QemuCommand, ASnapshotSourceWritesItsRamToTheSharedSnapshotFile) {
+  VmSpec spec = Spec();
+  spec.memory_mib = 512;
+  spec.snapshot_role = SnapshotRole::kSource;
+  spec.snapshot_dir = "/cache/snapshot-4";
+  std::vector<std::string> argv = QemuCommand(spec);
+  EXPECT_EQ(ValueOf(argv, "-object"),
+            "memory-backend-file,id=ram,size=512M,"
+            "mem-path=/cache/snapshot-4/ram,share=on");
+  EXPECT_EQ(ValueOf(argv, "-machine"), "memory-backend=ram");
+  EXPECT_EQ(ValueOf(argv, "-qmp"), "unix:qmp.sock,server=on,wait=off");
+  EXPECT_THAT(argv, Not(Contains("-incoming")));
+  EXPECT_THAT(argv,
+              Not(Contains("virtio-balloon-device,free-page-reporting=on")));
+}
+
+TEST(QemuCommand, AResumedVmMapsTheSnapshotPrivatelyAndAwaitsItsState) {
+  VmSpec spec = Spec();
+  spec.snapshot_role = SnapshotRole::kResume;
+  spec.snapshot_dir = "/cache/snapshot,4";
+  std::vector<std::string> argv = QemuCommand(spec);
+  EXPECT_EQ(ValueOf(argv, "-object"),
+            "memory-backend-file,id=ram,size=256M,"
+            "mem-path=/cache/snapshot,,4/ram,share=off");
+  EXPECT_EQ(ValueOf(argv, "-incoming"), "defer");
+  EXPECT_EQ(ValueOf(argv, "-global"), "migration.store-global-state=off");
+  // Same guest as the source: same kernel command line and devices.
+  VmSpec source = spec;
+  source.snapshot_role = SnapshotRole::kSource;
+  EXPECT_EQ(ValueOf(argv, "-append"),
+            ValueOf(QemuCommand(source), "-append"));
+  EXPECT_THAT(argv,
+              Not(Contains("virtio-balloon-device,free-page-reporting=on")));
+}
+
 TEST(QemuCommand, DefaultsAreOneVcpuAnd256Mib) {
   VmSpec spec;
   EXPECT_EQ(spec.vcpus, 1u);

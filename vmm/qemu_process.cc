@@ -78,8 +78,10 @@ bool ProcessListensOn(pid_t pid, uint16_t port) {
 
 class QemuProcessImpl : public QemuProcess {
  public:
-  QemuProcessImpl(VmSpec spec, ChildProcess child, UniqueFd pidfd)
+  QemuProcessImpl(VmSpec spec, std::filesystem::path dir, ChildProcess child,
+                  UniqueFd pidfd)
       : spec_(std::move(spec)),
+        dir_(std::move(dir)),
         pid_(child.pid()),
         pidfd_(std::move(pidfd)),
         console_(kConsoleCapacity),
@@ -110,6 +112,7 @@ class QemuProcessImpl : public QemuProcess {
   }
   const VmSpec& spec() const override { return spec_; }
   int pid() const override { return pid_; }
+  const std::filesystem::path& dir() const override { return dir_; }
   int pidfd() const override { return pidfd_.get(); }
 
   bool Exited() const override {
@@ -165,6 +168,7 @@ class QemuProcessImpl : public QemuProcess {
 
   std::optional<TempDir> runtime_;  // destroyed last
   const VmSpec spec_;
+  const std::filesystem::path dir_;
   const pid_t pid_;
   const UniqueFd pidfd_;  // our own, valid after the child is reaped
   ConsoleBuffer console_;
@@ -219,7 +223,8 @@ absl::StatusOr<std::unique_ptr<QemuProcess>> QemuProcess::Start(
       return absl::InternalError(
           absl::StrCat("dup pidfd: ", std::strerror(errno)));
     }
-    auto vm = std::make_unique<QemuProcessImpl>(spec, *std::move(child),
+    auto vm = std::make_unique<QemuProcessImpl>(spec, runtime->path(),
+                                                *std::move(child),
                                                 std::move(pidfd));
     spdlog::debug("vm={} pid={} port={} event=qemu_spawned", spec.name,
                   vm->pid(), spec.host_port);

@@ -14,9 +14,11 @@ namespace {
 // reverse order: client, then QEMU (killed and reaped), then the dir.
 class QemuVm : public Vm {
  public:
-  QemuVm(VmStateDir state_dir, std::unique_ptr<QemuProcess> qemu,
+  QemuVm(VmStateDir state_dir, std::shared_ptr<const FileLock> snapshot_lease,
+         std::unique_ptr<QemuProcess> qemu,
          std::unique_ptr<AgentClient> agent)
       : state_dir_(std::move(state_dir)),
+        snapshot_lease_(std::move(snapshot_lease)),
         qemu_(std::move(qemu)),
         agent_(std::move(agent)) {}
 
@@ -29,6 +31,7 @@ class QemuVm : public Vm {
 
  private:
   VmStateDir state_dir_;
+  std::shared_ptr<const FileLock> snapshot_lease_;  // null when booted
   std::unique_ptr<QemuProcess> qemu_;
   std::unique_ptr<AgentClient> agent_;
 };
@@ -56,8 +59,9 @@ absl::StatusOr<std::unique_ptr<Vm>> FreshVmProvider::Acquire(
   spec.log_level = options_.guest_log_level;
   spec.tcg_tb_size_mib = options_.tcg_tb_size_mib;
   spec.name = request.run_id;
-  absl::StatusOr<std::unique_ptr<QemuProcess>> qemu =
-      QemuProcess::Start(spec, state_dir->path());
+  std::shared_ptr<const FileLock> snapshot_lease;
+  absl::StatusOr<std::unique_ptr<QemuProcess>> qemu = StartQemu(
+      spec, state_dir->path(), request.ready_by, cancelled, &snapshot_lease);
   if (!qemu.ok()) {
     return absl::Status(qemu.status().code(),
                         absl::StrCat("cannot start QEMU: ",
@@ -73,10 +77,15 @@ absl::StatusOr<std::unique_ptr<Vm>> FreshVmProvider::Acquire(
 
   auto agent = std::make_unique<AgentClient>((*qemu)->agent_target());
   QemuProcess& process = **qemu;
+  auto still_worth_waiting = [&] {
+    return !process.Exited() && !(cancelled && cancelled());
+  };
+  // A resumed guest's agent served before it was saved: no line to wait for.
   absl::Status healthy =
-      WaitForGuestAgent(process, *agent, request.ready_by, [&] {
-        return !process.Exited() && !(cancelled && cancelled());
-      });
+      snapshot_lease != nullptr
+          ? agent->WaitUntilHealthy(request.ready_by, still_worth_waiting)
+          : WaitForGuestAgent(process, *agent, request.ready_by,
+                              still_worth_waiting);
   if (!healthy.ok()) {
     if (console_tail != nullptr) {
       *console_tail = process.ConsoleTail(options_.console_tail_lines);
@@ -96,8 +105,37 @@ absl::StatusOr<std::unique_ptr<Vm>> FreshVmProvider::Acquire(
                         absl::StrCat("the VM's agent did not come up: ",
                                      healthy.message()));
   }
-  return std::make_unique<QemuVm>(*std::move(state_dir), *std::move(qemu),
+  return std::make_unique<QemuVm>(*std::move(state_dir),
+                                  std::move(snapshot_lease), *std::move(qemu),
                                   std::move(agent));
+}
+
+absl::StatusOr<std::unique_ptr<QemuProcess>> FreshVmProvider::StartQemu(
+    const VmSpec& spec, const std::filesystem::path& dir, absl::Time deadline,
+    const std::function<bool()>& cancelled,
+    std::shared_ptr<const FileLock>* snapshot_lease) {
+  if (options_.snapshots != nullptr) {
+    absl::Time start = absl::Now();
+    absl::StatusOr<VmSnapshot> snapshot =
+        options_.snapshots->Ensure(spec, dir, deadline, cancelled);
+    absl::StatusOr<std::unique_ptr<QemuProcess>> resumed =
+        snapshot.ok() ? VmSnapshots::Resume(spec, *snapshot, dir, deadline)
+                      : snapshot.status();
+    if (resumed.ok()) {
+      spdlog::info("run={} event=vm_resumed snapshot={} ms={}", spec.name,
+                   snapshot->entry,
+                   absl::ToInt64Milliseconds(absl::Now() - start));
+      *snapshot_lease = snapshot->lease;
+      return resumed;
+    }
+    if (absl::IsCancelled(resumed.status()) || absl::Now() >= deadline) {
+      return resumed;
+    }
+    // A snapshot is an optimisation: boot instead.
+    spdlog::warn("run={} event=snapshot_unusable error=\"{}\"", spec.name,
+                 std::string(resumed.status().message()));
+  }
+  return QemuProcess::Start(spec, dir);
 }
 
 }  // namespace cloudlet::vmm

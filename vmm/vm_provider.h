@@ -12,7 +12,9 @@
 #include "absl/time/time.h"
 #include "vmm/agent_client.h"
 #include "vmm/artifacts.h"
+#include "vmm/file_lock.h"
 #include "vmm/qemu.h"
+#include "vmm/vm_snapshots.h"
 
 namespace cloudlet::vmm {
 
@@ -71,9 +73,13 @@ struct FreshVmProviderOptions {
   std::string guest_log_level = "info";
   uint32_t tcg_tb_size_mib = 0;  // 0: QEMU's default
   size_t console_tail_lines = 40;
+  // When set, VMs are resumed from a snapshot of their shape (made on
+  // first use) instead of booted; a VM is booted when that fails.
+  std::shared_ptr<VmSnapshots> snapshots;
 };
 
-// Boots a fresh QEMU microVM for every Acquire. Thread-safe.
+// A fresh QEMU microVM for every Acquire: resumed from a snapshot or
+// booted. Thread-safe.
 class FreshVmProvider : public VmProvider {
  public:
   explicit FreshVmProvider(FreshVmProviderOptions options);
@@ -84,6 +90,13 @@ class FreshVmProvider : public VmProvider {
   Accel accel() const override { return options_.accel; }
 
  private:
+  // Resumes a VM from its snapshot (leased into `*snapshot_lease`) when
+  // snapshots are on and that works, else boots one.
+  absl::StatusOr<std::unique_ptr<QemuProcess>> StartQemu(
+      const VmSpec& spec, const std::filesystem::path& dir,
+      absl::Time deadline, const std::function<bool()>& cancelled,
+      std::shared_ptr<const FileLock>* snapshot_lease);
+
   const FreshVmProviderOptions options_;
 };
 

@@ -5,9 +5,14 @@
 
 #include <fstream>
 #include <iostream>
+#include <set>
+#include <string>
+#include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "common/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -69,6 +74,44 @@ TEST_F(RunE2eTest, ALineReachesStdoutWhileTheNextIsNotYetPrinted) {
       "e2e shell first_output=%.2fs wall=%.2fs\n",
       absl::ToDoubleSeconds(*one - run.started),
       absl::ToDoubleSeconds(run.ended - run.started));
+}
+
+// VMs resume from one snapshot (cloudlet-vmm --vm_snapshots, on by
+// default): each must still get its own randomness and the host's clock.
+TEST_F(RunE2eTest, EachVmDrawsItsOwnRandomNumbersAndReadsTheHostsClock) {
+  const std::string config = Config(
+      "shell", "main.sh", "cat /proc/sys/kernel/random/uuid; date +%s\n");
+  std::set<std::string> uuids;
+  for (int run = 0; run < 3; ++run) {
+    CliOutcome outcome = Cloudlet(config);
+    ASSERT_EQ(outcome.exit.code, 0) << outcome.err;
+    std::vector<std::string> lines =
+        absl::StrSplit(outcome.out, '\n', absl::SkipEmpty());
+    ASSERT_EQ(lines.size(), 2u) << outcome.out;
+    uuids.insert(lines[0]);
+    int64_t guest_seconds = 0;
+    ASSERT_TRUE(absl::SimpleAtoi(lines[1], &guest_seconds)) << lines[1];
+    EXPECT_NEAR(guest_seconds, absl::ToUnixSeconds(outcome.ended), 2)
+        << "the guest's clock is not the host's";
+  }
+  EXPECT_EQ(uuids.size(), 3u) << "two VMs drew the same random numbers";
+}
+
+TEST(RunE2eBootTest, RunsInABootedVmWithSnapshotsOff) {
+  absl::StatusOr<std::unique_ptr<Chain>> chain =
+      Chain::Start({.vmm_flags = {"--vm_snapshots=false"}});
+  ASSERT_TRUE(chain.ok()) << chain.status();
+  absl::StatusOr<TempDir> dir = TempDir::Create("cloudlet-e2e-configs-");
+  ASSERT_TRUE(dir.ok());
+  std::ofstream(dir->path() / "main.sh") << "echo booted\n";
+  std::ofstream(dir->path() / "work.toml")
+      << "language = \"shell\"\n[build]\nsource-code-path = \"main.sh\"\n";
+  CliInvocation call;
+  call.args = {"run", "--no-start", "-c", (dir->path() / "work.toml").string()};
+  call.env = CliEnvFor(**chain);
+  CliOutcome run = RunCloudlet(CLOUDLET_CLI_BINARY, call);
+  EXPECT_EQ(run.exit.code, 0) << run.err;
+  EXPECT_EQ(run.out, "booted\n");
 }
 
 TEST_F(RunE2eTest, ExitCodeIsTheWorkloads) {

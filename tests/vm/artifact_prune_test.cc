@@ -135,6 +135,36 @@ TEST_F(ArtifactPruneTest, RemovesWhatOldInputsBuiltAndKeepsTheCurrentEntries) {
   EXPECT_THAT(again->removed, IsEmpty());
 }
 
+TEST_F(ArtifactPruneTest, RemovesSnapshotsMadeFromEntriesThatAreNotCurrent) {
+  auto cache = OpenCache();
+  auto artifacts = cache->Ensure(v1::SHELL, nullptr, nullptr);
+  ASSERT_TRUE(artifacts.ok()) << artifacts.status();
+  auto entry_of = [](const fs::path& file) {
+    return file.parent_path().filename().string();
+  };
+  const std::string current =
+      absl::StrCat(entry_of(artifacts->kernel), "\n",
+                   entry_of(artifacts->initramfs), "\n",
+                   entry_of(artifacts->image), "\n");
+  artifacts = absl::UnknownError("dropped, with its lease");
+  // Fakes: prune judges a snapshot by its inputs file only.
+  const std::string kept = "snapshot-00000000000000aa";
+  const std::string old_agent = "snapshot-00000000000000bb";
+  const std::string no_inputs = "snapshot-00000000000000cc";
+  WriteFile(cache_dir() / kept / "inputs", current);
+  WriteFile(cache_dir() / old_agent / "inputs",
+            "kernel-0123456789abcdef\ninitramfs-0123456789abcdef\n");
+  WriteFile(cache_dir() / no_inputs / "state", "half made\n");
+
+  auto pruned = vmm::PruneArtifactCache(*cache, /*dry_run=*/false);
+  ASSERT_TRUE(pruned.ok()) << pruned.status();
+  std::set<std::string> removed;
+  for (const auto& entry : pruned->removed) removed.insert(entry.name);
+  EXPECT_EQ(removed, (std::set<std::string>{old_agent, no_inputs}));
+  EXPECT_TRUE(fs::exists(cache_dir() / kept));
+  EXPECT_FALSE(fs::exists(cache_dir() / old_agent));
+}
+
 TEST_F(ArtifactPruneTest, KeepsAnEntryAVmIsUsingUntilItsLeaseIsDropped) {
   auto old_cache = OpenCache();
   auto in_use = old_cache->Ensure(v1::SHELL, nullptr, nullptr);
