@@ -7,7 +7,11 @@
 # before the first timed run). Floor and chain runs alternate, so each
 # ratio pairs runs made under the same machine load.
 #
-#   bench/chain/run.sh [-n RUNS] [CONFIG.toml ...]
+#   bench/chain/run.sh [-n RUNS] [-b] [CONFIG.toml ...]
+#
+# The VMM resumes each run's VM from a snapshot (its default); -b adds a
+# second pair with --vm_snapshots=false, whose VMs boot, and a "(booted)"
+# row per config, its runs interleaved with the others.
 #
 # Default configs: configs/shell/hello.toml (prints over ~2.1 s of sleeps,
 # by design) and bench/chain/echo.toml (the same without sleeps). Columns,
@@ -18,8 +22,10 @@
 #           TOML, HTTP POST, API decoding, gRPC to the VMM
 #   VMM     Result.timings total - boot - build - run: artifact check,
 #           queue, Execute set-up in the agent, QEMU teardown, relay
-#   boot    QEMU start until the agent answered (Result.timings.boot)
-#   agent   boot - floor: image mount, network, agent start, Health poll
+#   boot    QEMU start until the agent answered (Result.timings.boot):
+#           resuming from the snapshot, or booting
+#   agent   boot - floor (booted: image mount, network, agent start,
+#           Health poll; negative when resuming beats booting)
 #   exec    build + run as the agent timed them (the workload itself)
 #   out     the VMM logged the Result -> cloudlet exited: API relay, SSE,
 #           CLI render and exit
@@ -32,9 +38,11 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 
 runs=5
-while getopts "n:h" option; do
+also_booted=0
+while getopts "n:bh" option; do
   case "${option}" in
     n) runs="${OPTARG}" ;;
+    b) also_booted=1 ;;
     *) usage_exit ;;
   esac
 done
@@ -86,18 +94,49 @@ cli_once() {
   bc -l <<<"${end} - ${start}"
 }
 
+# The pairs by mode: the globals common.sh's functions use.
+declare -A pair_vmm_log=() pair_api_log=() pair_api_url=()
+remember_pair() {
+  pair_vmm_log["$1"]="${VMM_LOG}"
+  pair_api_log["$1"]="${API_LOG}"
+  pair_api_url["$1"]="${API_URL}"
+}
+use_pair() {
+  VMM_LOG="${pair_vmm_log[$1]}"
+  API_LOG="${pair_api_log[$1]}"
+  API_URL="${pair_api_url[$1]}"
+}
+
 load_before="$(load_now)"
+modes=(resumed)
 # shellcheck disable=SC2119  # no extra VMM flags
 chain_start
-cloudlet_run --quiet "${configs[0]}" >/dev/null 2>&1  # warm-up
+remember_pair resumed
+if ((also_booted)); then
+  chain_start --vm_snapshots=false
+  remember_pair booted
+  modes+=(booted)
+fi
+rows=()
+for mode in "${modes[@]}"; do
+  use_pair "${mode}"
+  # Warm-up; with snapshots it also makes the snapshot.
+  cloudlet_run --quiet "${configs[0]}" >/dev/null 2>&1
+  for config in "${configs[@]}"; do
+    rows+=("${mode}:${config}")
+  done
+done
 
 declare -A samples=()
 add() { samples["$1"]+="$2"$'\n'; }
 for ((i = 1; i <= runs; ++i)); do
   floor="$(floor_once)"
   add floor "${floor}"
-  for config in "${configs[@]}"; do
+  for row in "${rows[@]}"; do
+    use_pair "${row%%:*}"
+    config="${row#*:}"
     sample="$(chain_once "${config}")"
+    config="${row}"
     read -r wall in out hop total boot build run <<<"${sample}"
     add "${config}.wall" "${wall}"
     add "${config}.ratio" "$(bc -l <<<"${wall} / ${floor}")"
@@ -108,21 +147,24 @@ for ((i = 1; i <= runs; ++i)); do
     add "${config}.agent" "$(bc -l <<<"${boot} - ${floor}")"
     add "${config}.exec" "$(bc -l <<<"${build} + ${run}")"
     add hop "${hop}"
-    add cli "$(cli_once "${config}")"
+    add cli "$(cli_once "${row#*:}")"
   done
 done
-chain_stop
+chain_stop_all
 
 med() { printf '%s' "${samples[$1]}" | median; }
 fmt() { printf '%.2f' "$1"; }
 
-echo "chain: cloudlet run, fresh VM per run, artifact cache warm, API+VMM already running"
+echo "chain: cloudlet run, fresh VM per run (resumed from a snapshot unless booted), artifact cache warm, API+VMM already running"
 echo "accel=tcg memory=256 MiB runs=${runs}; medians, s; load before: ${load_before}, after: $(load_now)"
-printf '%-26s %6s %6s %6s %6s %6s %6s %6s %6s\n' \
+printf '%-36s %6s %6s %6s %6s %6s %6s %6s %6s\n' \
   config wall /floor in VMM boot agent exec out
-printf '%-26s %6s %6s\n' "floor (bare boot)" "$(fmt "$(med floor)")" "1.00"
-for config in "${configs[@]}"; do
-  printf '%-26s %6s %6s %6s %6s %6s %6s %6s %6s\n' "${config#"${BENCH_ROOT}/"}" \
+printf '%-36s %6s %6s\n' "floor (bare boot)" "$(fmt "$(med floor)")" "1.00"
+for config in "${rows[@]}"; do
+  label="${config#*:}"
+  label="${label#"${BENCH_ROOT}/"}"
+  [[ "${config%%:*}" == booted ]] && label="${label} (booted)"
+  printf '%-36s %6s %6s %6s %6s %6s %6s %6s %6s\n' "${label}" \
     "$(fmt "$(med "${config}.wall")")" "$(fmt "$(med "${config}.ratio")")" \
     "$(fmt "$(med "${config}.in")")" "$(fmt "$(med "${config}.vmm")")" \
     "$(fmt "$(med "${config}.boot")")" "$(fmt "$(med "${config}.agent")")" \
