@@ -128,6 +128,9 @@ absl::StatusOr<std::unique_ptr<QemuProcess>> FreshVmProvider::StartQemu(
       *snapshot_lease = snapshot->lease;
       return resumed;
     }
+    if (absl::IsDataLoss(resumed.status())) {
+      options_.snapshots->Discard(*std::move(snapshot));
+    }
     if (absl::IsCancelled(resumed.status()) || absl::Now() >= deadline) {
       return resumed;
     }

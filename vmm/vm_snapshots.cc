@@ -101,6 +101,19 @@ absl::Status AwaitAgentServing(const QemuProcess& vm, absl::Time deadline,
   }
 }
 
+// The host CPU's model name and feature flags (/proc/cpuinfo, first CPU).
+std::string HostCpuFlags() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line, found;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("model name", 0) == 0 || line.rfind("flags", 0) == 0) {
+      absl::StrAppend(&found, line, "\n");
+    }
+    if (line.empty() && !found.empty()) break;  // end of the first CPU
+  }
+  return found;
+}
+
 // The cache entries (parent directory names) of the VM's files.
 std::string InputEntries(const VmSpec& spec) {
   std::vector<std::string> entries;
@@ -132,12 +145,17 @@ absl::StatusOr<std::string> VmSnapshots::Key(const VmSpec& spec) {
     }
     version = *qemu_version_;
   }
+  // KVM runs the guest on the host's own CPU model (-cpu host): a state
+  // saved on one CPU may not run on another, so the CPU is part of the key.
+  std::string cpu;
+  if (spec.accel == Accel::kKvm) cpu = HostCpuFlags();
   VmSpec shape = spec;
   shape.host_port = 0;
   shape.name.clear();
   shape.snapshot_role = SnapshotRole::kSource;
   shape.snapshot_dir.clear();
   return Sha256Hex(absl::StrCat("cloudlet-snapshot-v1\n", version, "\n",
+                                cpu, "\n",
                                 absl::StrJoin(QemuCommand(shape), "\n")));
 }
 
@@ -305,17 +323,32 @@ absl::StatusOr<std::unique_ptr<QemuProcess>> VmSnapshots::Resume(
         return StringField(reply, "status") != "inmigrate";
       });
   if (!running.ok()) {
-    return absl::InternalError(
+    return absl::DataLossError(
         absl::StrCat("QEMU did not load the snapshot ", snapshot.entry, ": ",
                      running.status().message(), "; QEMU said:\n",
                      (*vm)->ConsoleTail(10)));
   }
   if (StringField(*running, "status") != "running") {
-    return absl::InternalError(
+    return absl::DataLossError(
         absl::StrCat("the VM resumed from ", snapshot.entry, " is ",
                      StringField(*running, "status"), ", not running"));
   }
   return vm;
+}
+
+void VmSnapshots::Discard(VmSnapshot snapshot) {
+  snapshot.lease.reset();
+  absl::StatusOr<FileLock> unused =
+      FileLock::TryAcquire(EntryUseLockPath(cache_dir_, snapshot.entry));
+  if (!unused.ok()) return;  // in use: whoever holds it last discards it
+  fs::path doomed = cache_dir_ / "tmp" /
+                    absl::StrCat(snapshot.entry, ".discarded-", ::getpid());
+  std::error_code error;
+  fs::remove_all(doomed, error);
+  if (::rename(snapshot.dir.c_str(), doomed.c_str()) != 0) return;
+  { FileLock released = *std::move(unused); }
+  fs::remove_all(doomed, error);
+  spdlog::warn("snapshot={} event=snapshot_discarded", snapshot.entry);
 }
 
 }  // namespace cloudlet::vmm

@@ -39,8 +39,8 @@ class VmSnapshots {
   explicit VmSnapshots(std::filesystem::path cache_dir);
 
   // The snapshot of a VM booted as `spec` (its host port, name and
-  // snapshot fields aside; the key hashes the rest of its QEMU command and
-  // QEMU's version), leased. When missing, boots `spec` once in
+  // snapshot fields aside; the key hashes the rest of its QEMU command,
+  // QEMU's version and, under KVM, the host CPU), leased. When missing, boots `spec` once in
   // `runtime_dir`, stops it when its agent serves and saves it: about a
   // boot's time; a second caller waits for the first. DeadlineExceeded
   // after `deadline`; Cancelled once `cancelled` returns true.
@@ -51,10 +51,16 @@ class VmSnapshots {
 
   // Starts a VM as `spec` from `snapshot` in `runtime_dir` and returns once
   // its guest runs again (its agent answers moments later). Errors as
-  // QemuProcess::Start, or Internal when QEMU cannot load the snapshot.
+  // QemuProcess::Start, or DataLoss when QEMU cannot load the snapshot
+  // (see Discard).
   static absl::StatusOr<std::unique_ptr<QemuProcess>> Resume(
       VmSpec spec, const VmSnapshot& snapshot,
       const std::filesystem::path& runtime_dir, absl::Time deadline);
+
+  // Drops `snapshot`'s lease and removes it from the cache unless another
+  // VM holds it, so that the next Ensure makes it again: for a snapshot
+  // QEMU could not load. Best effort.
+  void Discard(VmSnapshot snapshot);
 
  private:
   absl::StatusOr<std::string> Key(const VmSpec& spec);

@@ -165,7 +165,7 @@ TEST_F(VmSnapshotTest, AStateQemuCannotLoadFailsTheResumeAndLeavesNoQemu) {
   EXPECT_TRUE(fs::is_empty(runtime_dir()));
 }
 
-TEST_F(VmSnapshotTest, TheProviderResumesAndBootsWhenTheSnapshotIsBroken) {
+TEST_F(VmSnapshotTest, TheProviderBootsWhenTheSnapshotIsBrokenAndMakesItAgain) {
   vmm::FreshVmProviderOptions options;
   options.accel = vmm::DetectAccel();
   options.runtime_dir = runtime_dir();
@@ -197,6 +197,15 @@ TEST_F(VmSnapshotTest, TheProviderResumesAndBootsWhenTheSnapshotIsBroken) {
   ASSERT_TRUE(booted.ok()) << booted.status() << "\n" << console;
   EXPECT_THAT((*booted)->ConsoleTail(100), HasSubstr("cloudlet-init"))
       << "this VM did not boot";
+  booted->reset();
+
+  // The broken snapshot was discarded: the next VM resumes from a new one.
+  request.run_id = "resumed-again";
+  request.ready_by = absl::Now() + kVmTimeout;
+  auto again = provider.Acquire(request, nullptr, nullptr);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_THAT((*again)->ConsoleTail(100), Not(HasSubstr("cloudlet-init")))
+      << "this VM booted";
 }
 
 }  // namespace
