@@ -55,30 +55,6 @@ uintmax_t TreeBytes(const fs::path& root) {
   return bytes;
 }
 
-// Moves `entry` into tmp/ under the entry's use lock, so that a lease
-// taken later finds it gone, then deletes it there. Unavailable when a
-// lease holds it.
-absl::Status RemoveEntry(const fs::path& cache_dir, const std::string& entry) {
-  absl::StatusOr<FileLock> unused =
-      FileLock::TryAcquire(EntryUseLockPath(cache_dir, entry));
-  if (!unused.ok()) return unused.status();
-  fs::path doomed =
-      cache_dir / "tmp" / absl::StrCat(entry, ".pruned-", ::getpid());
-  std::error_code error;
-  fs::remove_all(doomed, error);
-  if (::rename((cache_dir / entry).c_str(), doomed.c_str()) != 0) {
-    return absl::InternalError(absl::StrCat(
-        "cannot move ", entry, " out of the cache: ", std::strerror(errno)));
-  }
-  { FileLock released = *std::move(unused); }
-  fs::remove_all(doomed, error);
-  if (error) {
-    spdlog::warn("artifact_entry={} event=prune_incomplete error=\"{}\"", entry,
-                 error.message());
-  }
-  return absl::OkStatus();
-}
-
 // Deletes locks/<entry>.lock and .use files whose entry is not in the cache
 // and that nobody holds; returns how many.
 size_t RemoveOrphanLockFiles(const fs::path& cache_dir) {
@@ -111,6 +87,28 @@ bool SnapshotIsCurrent(const fs::path& entry,
 }
 
 }  // namespace
+
+absl::Status RemoveCacheEntry(const fs::path& cache_dir,
+                              const std::string& entry) {
+  absl::StatusOr<FileLock> unused =
+      FileLock::TryAcquire(EntryUseLockPath(cache_dir, entry));
+  if (!unused.ok()) return unused.status();
+  fs::path doomed =
+      cache_dir / "tmp" / absl::StrCat(entry, ".pruned-", ::getpid());
+  std::error_code error;
+  fs::remove_all(doomed, error);
+  if (::rename((cache_dir / entry).c_str(), doomed.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat(
+        "cannot move ", entry, " out of the cache: ", std::strerror(errno)));
+  }
+  { FileLock released = *std::move(unused); }
+  fs::remove_all(doomed, error);
+  if (error) {
+    spdlog::warn("artifact_entry={} event=prune_incomplete error=\"{}\"", entry,
+                 error.message());
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<PruneReport> PruneArtifactCache(const ArtifactCache& cache,
                                                bool dry_run) {
@@ -171,7 +169,7 @@ absl::StatusOr<PruneReport> PruneArtifactCache(const ArtifactCache& cache,
       status =
           FileLock::TryAcquire(EntryUseLockPath(cache_dir, entry)).status();
     } else {
-      status = RemoveEntry(cache_dir, entry);
+      status = RemoveCacheEntry(cache_dir, entry);
     }
     if (absl::IsUnavailable(status)) {
       report.in_use.push_back(entry);

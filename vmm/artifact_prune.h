@@ -2,6 +2,7 @@
 #define CLOUDLET_VMM_ARTIFACT_PRUNE_H_
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,13 @@ struct PruneReport {
   // Lock files (locks/) of entries no longer in the cache, deleted.
   size_t lock_files_removed = 0;
 };
+
+// Moves the cache entry `entry` (a directory in `cache_dir`) into tmp/
+// under its use lock, so that a lease taken later finds it gone, then
+// deletes it there. Unavailable when a lease holds it; Internal when it
+// cannot be moved.
+absl::Status RemoveCacheEntry(const std::filesystem::path& cache_dir,
+                              const std::string& entry);
 
 // Frees the disk that old builds hold. Removes from `cache`'s directory:
 //  - every entry ("<prefix>-<key16>") of a known artifact that the current

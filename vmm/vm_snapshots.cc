@@ -21,6 +21,7 @@
 #include "common/unique_fd.h"
 #include "spdlog/spdlog.h"
 #include "vmm/artifact_inputs.h"
+#include "vmm/artifact_prune.h"
 #include "vmm/artifacts.h"
 #include "vmm/qmp_client.h"
 
@@ -338,17 +339,10 @@ absl::StatusOr<std::unique_ptr<QemuProcess>> VmSnapshots::Resume(
 
 void VmSnapshots::Discard(VmSnapshot snapshot) {
   snapshot.lease.reset();
-  absl::StatusOr<FileLock> unused =
-      FileLock::TryAcquire(EntryUseLockPath(cache_dir_, snapshot.entry));
-  if (!unused.ok()) return;  // in use: whoever holds it last discards it
-  fs::path doomed = cache_dir_ / "tmp" /
-                    absl::StrCat(snapshot.entry, ".discarded-", ::getpid());
-  std::error_code error;
-  fs::remove_all(doomed, error);
-  if (::rename(snapshot.dir.c_str(), doomed.c_str()) != 0) return;
-  { FileLock released = *std::move(unused); }
-  fs::remove_all(doomed, error);
-  spdlog::warn("snapshot={} event=snapshot_discarded", snapshot.entry);
+  // In use elsewhere: whoever fails to load it last discards it.
+  if (RemoveCacheEntry(cache_dir_, snapshot.entry).ok()) {
+    spdlog::warn("snapshot={} event=snapshot_discarded", snapshot.entry);
+  }
 }
 
 }  // namespace cloudlet::vmm
