@@ -31,6 +31,16 @@ std::string ValueOf(const std::vector<std::string>& argv,
   return *(it + 1);
 }
 
+// Every value that follows `option` in argv, in order.
+std::vector<std::string> OptionValues(const std::vector<std::string>& argv,
+                                      const std::string& option) {
+  std::vector<std::string> values;
+  for (size_t i = 0; i + 1 < argv.size(); ++i) {
+    if (argv[i] == option) values.push_back(argv[i + 1]);
+  }
+  return values;
+}
+
 TEST(QemuCommand, StartsAMicrovmWithoutAcpiDefaultsOrReboot) {
   std::vector<std::string> argv = QemuCommand(Spec());
   EXPECT_EQ(argv[0], "qemu-system-x86_64");
@@ -178,13 +188,24 @@ TEST(QemuCommand, AResumedVmMapsTheSnapshotPrivatelyAndAwaitsItsState) {
             "mem-path=/cache/snapshot,,4/ram,share=off");
   EXPECT_EQ(ValueOf(argv, "-incoming"), "defer");
   EXPECT_EQ(ValueOf(argv, "-global"), "migration.store-global-state=off");
-  // Same guest as the source: same kernel command line and devices.
-  VmSpec source = spec;
-  source.snapshot_role = SnapshotRole::kSource;
-  EXPECT_EQ(ValueOf(argv, "-append"),
-            ValueOf(QemuCommand(source), "-append"));
   EXPECT_THAT(argv,
               Not(Contains("virtio-balloon-device,free-page-reporting=on")));
+}
+
+TEST(QemuCommand, AResumedVmHasTheSourcesDevicesButNoKernelToBoot) {
+  VmSpec spec = Spec();
+  spec.snapshot_dir = "/cache/snapshot-4";
+  spec.snapshot_role = SnapshotRole::kSource;
+  std::vector<std::string> source = QemuCommand(spec);
+  spec.snapshot_role = SnapshotRole::kResume;
+  std::vector<std::string> resumed = QemuCommand(spec);
+  EXPECT_EQ(OptionValues(resumed, "-device"), OptionValues(source, "-device"));
+  EXPECT_EQ(OptionValues(resumed, "-drive"), OptionValues(source, "-drive"));
+  EXPECT_EQ(ValueOf(resumed, "-m"), ValueOf(source, "-m"));
+  EXPECT_EQ(ValueOf(resumed, "-smp"), ValueOf(source, "-smp"));
+  EXPECT_THAT(resumed, Not(Contains("-kernel")));
+  EXPECT_THAT(resumed, Not(Contains("-initrd")));
+  EXPECT_THAT(resumed, Not(Contains("-append")));
 }
 
 TEST(QemuCommand, DefaultsAreOneVcpuAnd256Mib) {
