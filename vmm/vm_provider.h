@@ -14,6 +14,7 @@
 #include "vmm/artifacts.h"
 #include "vmm/file_lock.h"
 #include "vmm/qemu.h"
+#include "vmm/runtime_state.h"
 #include "vmm/vm_snapshots.h"
 
 namespace cloudlet::vmm {
@@ -74,7 +75,8 @@ struct FreshVmProviderOptions {
   uint32_t tcg_tb_size_mib = 0;  // 0: QEMU's default
   size_t console_tail_lines = 40;
   // When set, VMs are resumed from a snapshot of their shape (made on
-  // first use) instead of booted; a VM is booted when that fails.
+  // first use) instead of booted; a VM is booted when that fails, also
+  // when the resumed VM's agent dies or does not answer.
   std::shared_ptr<VmSnapshots> snapshots;
 };
 
@@ -90,12 +92,31 @@ class FreshVmProvider : public VmProvider {
   Accel accel() const override { return options_.accel; }
 
  private:
-  // Resumes a VM from its snapshot (leased into `*snapshot_lease`) when
-  // snapshots are on and that works, else boots one.
-  absl::StatusOr<std::unique_ptr<QemuProcess>> StartQemu(
-      const VmSpec& spec, const std::filesystem::path& dir,
-      absl::Time deadline, const std::function<bool()>& cancelled,
-      std::shared_ptr<const FileLock>* snapshot_lease);
+  // A started QEMU whose agent answers.
+  struct ReadyQemu {
+    std::unique_ptr<QemuProcess> qemu;
+    std::unique_ptr<AgentClient> agent;
+    std::shared_ptr<const FileLock> snapshot_lease;  // null when booted
+  };
+
+  // Resumes a VM from the snapshot of its shape (made first when missing).
+  // The agent gets half the time left to answer; when it dies or does not
+  // answer, or the snapshot does not load, the snapshot is discarded.
+  absl::StatusOr<ReadyQemu> Resume(const VmSpec& spec, VmStateDir& state_dir,
+                                   absl::Time ready_by,
+                                   const std::function<bool()>& cancelled,
+                                   std::string* console_tail);
+  absl::StatusOr<ReadyQemu> Boot(const VmSpec& spec, VmStateDir& state_dir,
+                                 absl::Time ready_by,
+                                 const std::function<bool()>& cancelled,
+                                 std::string* console_tail);
+  // Records `qemu` in `state_dir` and waits until its agent answers; on
+  // failure `qemu` is killed and `*console_tail` gets its console's end.
+  absl::StatusOr<ReadyQemu> AwaitAgent(std::unique_ptr<QemuProcess> qemu,
+                                       VmStateDir& state_dir, bool resumed,
+                                       absl::Time deadline,
+                                       const std::function<bool()>& cancelled,
+                                       std::string* console_tail);
 
   const FreshVmProviderOptions options_;
 };

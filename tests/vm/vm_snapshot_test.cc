@@ -1,16 +1,19 @@
 // VM snapshots with real QEMU (TCG here) and the real guest artifacts: a
 // snapshot is made once per VM shape, VMs resume from it and answer, a
 // snapshot that does not load fails cleanly, and the VM provider then
-// boots instead. Each test keeps its snapshots in its own cache dir.
+// boots instead, also when a resumed guest dies. Each test keeps its
+// snapshots in its own cache dir.
 #include "vmm/vm_snapshots.h"
 
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -80,6 +83,58 @@ class VmSnapshotTest : public ::testing::Test {
     vmm::AgentClient agent(vm.agent_target());
     return agent.WaitUntilHealthy(absl::Now() + kVmTimeout,
                                   [&] { return !vm.Exited(); });
+  }
+
+  // Acquires a VM for `agent_port` from a provider over snapshots_, breaks
+  // each snapshot in the cache with `break_snapshot` (given its dir), and
+  // expects the next VM to boot within `boot_timeout` and the one after to
+  // resume from a snapshot made again.
+  void ExpectTheProviderBootsPastABrokenSnapshotAndMakesItAgain(
+      uint16_t agent_port, absl::Duration boot_timeout,
+      const std::function<void(const fs::path&)>& break_snapshot) {
+    vmm::FreshVmProviderOptions options;
+    options.accel = vmm::DetectAccel();
+    options.runtime_dir = runtime_dir();
+    options.tcg_tb_size_mib = 128;
+    options.snapshots = snapshots_;
+    vmm::FreshVmProvider provider(options);
+    vmm::VmRequest request;
+    request.artifacts = artifacts_;
+    request.agent_port = agent_port;
+    request.ready_by = absl::Now() + kVmTimeout;
+
+    request.run_id = "resumed";
+    auto resumed = provider.Acquire(request, nullptr, nullptr);
+    ASSERT_TRUE(resumed.ok()) << resumed.status();
+    EXPECT_FALSE((*resumed)->Exited());
+    EXPECT_THAT((*resumed)->ConsoleTail(100), Not(HasSubstr("cloudlet-init")))
+        << "this VM booted";
+    resumed->reset();
+
+    std::vector<fs::path> snapshots;
+    for (const auto& entry : fs::directory_iterator(cache_dir())) {
+      if (fs::exists(entry.path() / "state")) snapshots.push_back(entry.path());
+    }
+    ASSERT_EQ(snapshots.size(), 1u);
+    break_snapshot(snapshots.front());
+
+    request.run_id = "booted";
+    request.ready_by = absl::Now() + boot_timeout;
+    std::string console;
+    auto booted = provider.Acquire(request, nullptr, &console);
+    ASSERT_TRUE(booted.ok()) << booted.status() << "\n" << console;
+    EXPECT_THAT((*booted)->ConsoleTail(100), HasSubstr("cloudlet-init"))
+        << "this VM did not boot";
+    booted->reset();
+    EXPECT_TRUE(WaitUntilNoQemuLeft(absl::Seconds(10)).empty());
+
+    // The broken snapshot was discarded: the next VM resumes from a new one.
+    request.run_id = "resumed-again";
+    request.ready_by = absl::Now() + kVmTimeout;
+    auto again = provider.Acquire(request, nullptr, nullptr);
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_THAT((*again)->ConsoleTail(100), Not(HasSubstr("cloudlet-init")))
+        << "this VM booted";
   }
 
   fs::path cache_dir() const { return work_->path() / "cache"; }
@@ -165,47 +220,25 @@ TEST_F(VmSnapshotTest, AStateQemuCannotLoadFailsTheResumeAndLeavesNoQemu) {
   EXPECT_TRUE(fs::is_empty(runtime_dir()));
 }
 
-TEST_F(VmSnapshotTest, TheProviderBootsWhenTheSnapshotIsBrokenAndMakesItAgain) {
-  vmm::FreshVmProviderOptions options;
-  options.accel = vmm::DetectAccel();
-  options.runtime_dir = runtime_dir();
-  options.tcg_tb_size_mib = 128;
-  options.snapshots = snapshots_;
-  vmm::FreshVmProvider provider(options);
-  vmm::VmRequest request;
-  request.artifacts = artifacts_;
-  request.ready_by = absl::Now() + kVmTimeout;
+TEST_F(VmSnapshotTest, TheProviderBootsWhenTheStateDoesNotLoadAndMakesItAgain) {
+  ExpectTheProviderBootsPastABrokenSnapshotAndMakesItAgain(
+      5000, kVmTimeout, [](const fs::path& snapshot) {
+        std::ofstream(snapshot / "state", std::ios::trunc) << "broken";
+      });
+}
 
-  request.run_id = "resumed";
-  auto resumed = provider.Acquire(request, nullptr, nullptr);
-  ASSERT_TRUE(resumed.ok()) << resumed.status();
-  EXPECT_FALSE((*resumed)->Exited());
-  EXPECT_THAT((*resumed)->ConsoleTail(100), Not(HasSubstr("cloudlet-init")))
-      << "this VM booted";
-  resumed->reset();
-
-  // Break every snapshot in the cache: the next VM must boot.
-  for (const auto& entry : fs::directory_iterator(cache_dir())) {
-    if (fs::exists(entry.path() / "state")) {
-      std::ofstream(entry.path() / "state", std::ios::trunc) << "broken";
-    }
-  }
-  request.run_id = "booted";
-  request.ready_by = absl::Now() + kVmTimeout;
-  std::string console;
-  auto booted = provider.Acquire(request, nullptr, &console);
-  ASSERT_TRUE(booted.ok()) << booted.status() << "\n" << console;
-  EXPECT_THAT((*booted)->ConsoleTail(100), HasSubstr("cloudlet-init"))
-      << "this VM did not boot";
-  booted->reset();
-
-  // The broken snapshot was discarded: the next VM resumes from a new one.
-  request.run_id = "resumed-again";
-  request.ready_by = absl::Now() + kVmTimeout;
-  auto again = provider.Acquire(request, nullptr, nullptr);
-  ASSERT_TRUE(again.ok()) << again.status();
-  EXPECT_THAT((*again)->ConsoleTail(100), Not(HasSubstr("cloudlet-init")))
-      << "this VM booted";
+TEST_F(VmSnapshotTest, TheProviderBootsWhenAResumedAgentDoesNotAnswer) {
+  // The snapshot for agent port 5001 gets the guest of the one for port
+  // 5000: it loads and runs, but its agent listens on the other port. The
+  // provider waits half the time left for it (10 s), then boots.
+  ExpectTheProviderBootsPastABrokenSnapshotAndMakesItAgain(
+      5001, absl::Seconds(20), [this](const fs::path& snapshot) {
+        absl::StatusOr<vmm::VmSnapshot> other = EnsureSnapshot();
+        ASSERT_TRUE(other.ok()) << other.status();
+        ASSERT_NE(other->dir, snapshot);
+        fs::rename(other->dir / "ram", snapshot / "ram");
+        fs::rename(other->dir / "state", snapshot / "state");
+      });
 }
 
 }  // namespace
