@@ -157,7 +157,8 @@ TEST(QemuCommand, ForwardsALoopbackPortToTheAgentOnARestrictedNetwork) {
   spec.guest_port = 5000;
   std::vector<std::string> argv = QemuCommand(spec);
   EXPECT_EQ(ValueOf(argv, "-netdev"),
-            "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:41234-:5000");
+            "user,id=n0,restrict=on,ipv6=off,"
+            "hostfwd=tcp:127.0.0.1:41234-:5000");
   EXPECT_THAT(argv, Contains("virtio-net-device,netdev=n0"));
 }
 
