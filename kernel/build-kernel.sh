@@ -5,13 +5,15 @@
 #
 # Writes OUT_DIR/bzImage and OUT_DIR/config (the final .config) and nothing else.
 # Inputs: Debian's linux-source-6.1 tarball (CLOUDLET_LINUX_TARBALL overrides the
-# path) and config.fragment next to this script, merged on top of `make tinyconfig`.
+# path), guest.patch next to this script (applied to the source), and
+# config.fragment next to it, merged on top of `make tinyconfig`.
 # Fails, naming the option, if olddefconfig drops any `=y` line of the fragment.
 set -euo pipefail
 
 readonly TARBALL="${CLOUDLET_LINUX_TARBALL:-/usr/src/linux-source-6.1.tar.xz}"
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly FRAGMENT="${SCRIPT_DIR}/config.fragment"
+readonly PATCH="${SCRIPT_DIR}/guest.patch"
 
 die() {
   echo "kernel: error: $*" >&2
@@ -22,6 +24,7 @@ die() {
 readonly OUT_DIR="$1"
 [[ -r "${TARBALL}" ]] || die "kernel source tarball not readable: ${TARBALL}"
 [[ -r "${FRAGMENT}" ]] || die "config fragment not readable: ${FRAGMENT}"
+[[ -r "${PATCH}" ]] || die "kernel patch not readable: ${PATCH}"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/cloudlet-kernel.XXXXXX")"
 readonly WORK
@@ -48,6 +51,9 @@ echo "kernel: extracting $(basename "${TARBALL}")"
 mkdir "${WORK}/src"
 run_logged tar -xf "${TARBALL}" -C "${WORK}/src" --strip-components=1
 cd "${WORK}/src"
+
+echo "kernel: applying $(basename "${PATCH}")"
+run_logged patch -p1 --forward --no-backup-if-mismatch -i "${PATCH}"
 
 echo "kernel: configuring (tinyconfig + config.fragment)"
 run_logged make "${MAKE_ARGS[@]}" tinyconfig

@@ -286,6 +286,7 @@ class ArtifactCacheImpl : public ArtifactCache {
     if (recipe.name == "kernel") {
       status.Update(add_file(src / "kernel/build-kernel.sh"));
       status.Update(add_file(src / "kernel/config.fragment"));
+      status.Update(add_file(src / "kernel/guest.patch"));
       absl::StatusOr<std::string> version = hasher_.LinuxSourceVersion();
       if (!version.ok()) return version.status();
       absl::StrAppend(&material, "linux-source-6.1 ", *version, "\n");
@@ -487,7 +488,7 @@ absl::StatusOr<std::unique_ptr<ArtifactCache>> ArtifactCache::Open(
   std::error_code error;
   options.cache_dir = fs::absolute(options.cache_dir, error);
   for (const char* script :
-       {"kernel/build-kernel.sh", "kernel/config.fragment",
+       {"kernel/build-kernel.sh", "kernel/config.fragment", "kernel/guest.patch",
         "initramfs/build-initramfs.sh", "initramfs/build-image.sh"}) {
     if (!IsRegularFile(options.source_dir / script)) {
       return absl::InvalidArgumentError(absl::StrCat(
