@@ -146,7 +146,11 @@ absl::StatusOr<FreshVmProvider::ReadyQemu> FreshVmProvider::Boot(
     const std::function<bool()>& cancelled, std::string* console_tail) {
   absl::StatusOr<std::unique_ptr<QemuProcess>> qemu =
       QemuProcess::Start(spec, state_dir.path());
-  if (!qemu.ok()) return qemu.status();
+  if (!qemu.ok()) {
+    return absl::Status(qemu.status().code(),
+                        absl::StrCat("cannot start QEMU: ",
+                                     qemu.status().message()));
+  }
   return AwaitAgent(*std::move(qemu), state_dir, /*resumed=*/false, ready_by,
                     cancelled, console_tail);
 }
