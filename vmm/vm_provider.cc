@@ -80,25 +80,26 @@ absl::StatusOr<std::unique_ptr<Vm>> FreshVmProvider::Acquire(
   spec.tcg_tb_size_mib = options_.tcg_tb_size_mib;
   spec.name = request.run_id;
 
-  absl::StatusOr<ReadyQemu> ready =
-      options_.snapshots != nullptr
-          ? Resume(spec, *state_dir, request.ready_by, cancelled, console_tail)
-          : absl::FailedPreconditionError("VM snapshots are off");
-  if (!ready.ok() && options_.snapshots != nullptr) {
+  auto into_vm = [&](ReadyQemu ready) -> std::unique_ptr<Vm> {
+    return std::make_unique<QemuVm>(
+        *std::move(state_dir), std::move(ready.snapshot_lease),
+        std::move(ready.qemu), std::move(ready.agent));
+  };
+  if (options_.snapshots != nullptr) {
+    absl::StatusOr<ReadyQemu> resumed =
+        Resume(spec, *state_dir, request.ready_by, cancelled, console_tail);
+    if (resumed.ok()) return into_vm(*std::move(resumed));
     if ((cancelled && cancelled()) || absl::Now() >= request.ready_by) {
-      return ready.status();
+      return resumed.status();
     }
     // A snapshot is an optimisation: boot instead.
     spdlog::warn("run={} event=snapshot_unusable error=\"{}\"", spec.name,
-                 std::string(ready.status().message()));
+                 std::string(resumed.status().message()));
   }
-  if (!ready.ok()) {
-    ready = Boot(spec, *state_dir, request.ready_by, cancelled, console_tail);
-    if (!ready.ok()) return ready.status();
-  }
-  return std::make_unique<QemuVm>(
-      *std::move(state_dir), std::move(ready->snapshot_lease),
-      std::move(ready->qemu), std::move(ready->agent));
+  absl::StatusOr<ReadyQemu> booted =
+      Boot(spec, *state_dir, request.ready_by, cancelled, console_tail);
+  if (!booted.ok()) return booted.status();
+  return into_vm(*std::move(booted));
 }
 
 absl::StatusOr<FreshVmProvider::ReadyQemu> FreshVmProvider::Resume(

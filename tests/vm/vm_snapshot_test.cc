@@ -1,8 +1,8 @@
 // VM snapshots with real QEMU (TCG here) and the real guest artifacts: a
 // snapshot is made once per VM shape, VMs resume from it and answer, a
 // snapshot that does not load fails cleanly, and the VM provider then
-// boots instead, also when a resumed guest dies. Each test keeps its
-// snapshots in its own cache dir.
+// boots instead, also when a resumed guest's agent does not answer. Each
+// test keeps its snapshots in its own cache dir.
 #include "vmm/vm_snapshots.h"
 
 #include <sys/stat.h>
