@@ -184,7 +184,7 @@ absl::StatusOr<ChildProcess> ChildProcess::Spawn(const SpawnOptions& options) {
 
   // The child's ends of its standard streams, closed in the parent after
   // fork by going out of scope.
-  UniqueFd child_stdin, child_stdout, child_stderr, dev_null;
+  UniqueFd child_stdin, child_stdout, child_stderr, dev_null, output_file;
   auto need_null = [&]() -> absl::Status {
     if (dev_null) return absl::OkStatus();
     dev_null.Reset(::open("/dev/null", O_RDWR | O_CLOEXEC));
@@ -198,6 +198,21 @@ absl::StatusOr<ChildProcess> ChildProcess::Spawn(const SpawnOptions& options) {
       case StdioMode::kNull:
         if (absl::Status s = need_null(); !s.ok()) return s;
         plan_fd = dev_null.get();
+        return absl::OkStatus();
+      case StdioMode::kFile:
+        if (is_input) {
+          return absl::InvalidArgumentError("stdin cannot be kFile");
+        }
+        if (!output_file) {
+          output_file.Reset(::open(options.output_file.c_str(),
+                                   O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                                   0600));
+          if (!output_file) {
+            return ErrnoStatus(
+                absl::StrCat("open ", options.output_file.string()), errno);
+          }
+        }
+        plan_fd = output_file.get();
         return absl::OkStatus();
       case StdioMode::kPipe: {
         absl::StatusOr<std::pair<UniqueFd, UniqueFd>> pipe = MakePipe();

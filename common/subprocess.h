@@ -32,7 +32,8 @@ struct ExitStatus {
   std::string ToString() const;
 };
 
-enum class StdioMode { kInherit, kNull, kPipe };
+// kFile: appended to SpawnOptions::output_file (stdout and stderr only).
+enum class StdioMode { kInherit, kNull, kPipe, kFile };
 
 struct SpawnOptions {
   // argv[0] is looked up in the PATH of `env` (or of this process when `env`
@@ -46,6 +47,8 @@ struct SpawnOptions {
   StdioMode stderr_mode = StdioMode::kPipe;
   // Send stderr into the stdout pipe (stderr_mode is then ignored).
   bool stderr_to_stdout = false;
+  // Where kFile streams go (created 0600 if missing, appended to).
+  std::filesystem::path output_file;
   // Resource limits applied in the child before exec.
   std::vector<std::pair<int, rlimit>> rlimits;
   // Written to the child's /proc/self/oom_score_adj before exec (-1000 to

@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -29,6 +31,34 @@ TEST(ChildProcess, ReportsExitCode) {
   EXPECT_EQ(status.code, 3);
   EXPECT_FALSE(status.killed_by_signal());
   EXPECT_EQ(status.ToString(), "exit code 3");
+}
+
+TEST(ChildProcess, StdoutAndStderrCanBeAppendedToOneFile) {
+  absl::StatusOr<TempDir> dir = TempDir::Create("subprocess-test-");
+  ASSERT_TRUE(dir.ok());
+  const std::filesystem::path log = dir->path() / "log";
+  std::ofstream(log) << "before\n";
+  SpawnOptions options;
+  options.argv = {"sh", "-c", "echo out; echo err >&2"};
+  options.stdout_mode = StdioMode::kFile;
+  options.stderr_mode = StdioMode::kFile;
+  options.output_file = log;
+  absl::StatusOr<ChildProcess> child = ChildProcess::Spawn(options);
+  ASSERT_TRUE(child.ok()) << child.status();
+  EXPECT_TRUE(child->Wait().success());
+  std::ifstream in(log);
+  std::string text((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "before\nout\nerr\n");
+}
+
+TEST(ChildProcess, StdinCannotBeAFile) {
+  SpawnOptions options;
+  options.argv = {"true"};
+  options.stdin_mode = StdioMode::kFile;
+  options.output_file = "/dev/null";
+  EXPECT_EQ(ChildProcess::Spawn(options).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ChildProcess, ReportsKillingSignal) {

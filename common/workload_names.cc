@@ -2,14 +2,20 @@
 
 #include <array>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 
 namespace cloudlet {
 namespace {
 
+// The language table: every language Cloudlet runs, as users spell it, in
+// the order they see them listed. The agent's build plans
+// (agent/languages.cc) and the runtime images (initramfs/images/) have one
+// entry per row.
 constexpr std::array<std::pair<absl::string_view, v1::Language>, 6>
     kLanguages = {{{"rust", v1::RUST},
                    {"python", v1::PYTHON},
@@ -47,8 +53,23 @@ absl::string_view LanguageName(v1::Language language) {
   return "unspecified";
 }
 
+std::vector<v1::Language> AllLanguages() {
+  std::vector<v1::Language> languages;
+  for (const auto& [spelling, language] : kLanguages) {
+    languages.push_back(language);
+  }
+  return languages;
+}
+
 absl::string_view LanguageNameList() {
-  return "rust, python, node, c, cpp, shell";
+  static const std::string* const kList = [] {
+    std::vector<absl::string_view> names;
+    for (const auto& [spelling, language] : kLanguages) {
+      names.push_back(spelling);
+    }
+    return new std::string(absl::StrJoin(names, ", "));
+  }();
+  return *kList;
 }
 
 absl::StatusOr<v1::Action> ParseAction(absl::string_view name) {

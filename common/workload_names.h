@@ -2,6 +2,7 @@
 #define CLOUDLET_COMMON_WORKLOAD_NAMES_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/status/statusor.h"
@@ -18,6 +19,8 @@ namespace cloudlet {
 absl::StatusOr<v1::Language> ParseLanguage(absl::string_view name);
 // "rust" ... ; "unspecified" for LANGUAGE_UNSPECIFIED.
 absl::string_view LanguageName(v1::Language language);
+// Every language Cloudlet runs: RUST, PYTHON, NODE, C, CPP, SHELL.
+std::vector<v1::Language> AllLanguages();
 // "rust, python, node, c, cpp, shell": for error messages.
 absl::string_view LanguageNameList();
 
