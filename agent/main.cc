@@ -26,6 +26,7 @@
 #include "common/port_file.h"
 #include "common/termination_signal.h"
 #include "spdlog/spdlog.h"
+#include "common/run_limits.h"
 
 extern char** environ;
 
@@ -42,10 +43,12 @@ ABSL_FLAG(absl::Duration, default_timeout, absl::Minutes(5),
           "wall-clock limit of a run that sets none");
 ABSL_FLAG(absl::Duration, max_timeout, absl::Minutes(30),
           "the longest timeout a run may ask for");
-ABSL_FLAG(uint64_t, output_limit_bytes, 16 << 20,
+ABSL_FLAG(uint64_t, output_limit_bytes, cloudlet::kOutputLimitBytes,
           "output cap of a run (stdout and stderr of build and run)");
-ABSL_FLAG(uint64_t, max_code_bytes, 1 << 20, "largest accepted source code");
-ABSL_FLAG(uint64_t, max_stdin_bytes, 4 << 20, "largest accepted stdin");
+ABSL_FLAG(uint64_t, max_code_bytes, cloudlet::kMaxCodeBytes,
+          "largest accepted source code");
+ABSL_FLAG(uint64_t, max_stdin_bytes, cloudlet::kMaxStdinBytes,
+          "largest accepted stdin");
 ABSL_FLAG(uint32_t, max_runs, 32, "runs at once; more are refused");
 ABSL_FLAG(bool, accept_host_state, false,
           "set this machine's clock and reseed its random generator from "

@@ -5,13 +5,14 @@
 
 #include "absl/status/status.h"
 #include "agent.pb.h"
+#include "common/run_limits.h"
 
 namespace cloudlet::agent {
 
 // Size caps an ExecuteRequest must respect.
 struct RequestLimits {
-  size_t max_code_bytes = 1 << 20;
-  size_t max_stdin_bytes = 1 << 20;
+  size_t max_code_bytes = kMaxCodeBytes;
+  size_t max_stdin_bytes = kMaxStdinBytes;
 };
 
 // The longest run id a caller may choose; ids are also used in directory

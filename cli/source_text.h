@@ -5,13 +5,14 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "common/run_limits.h"
 
 namespace cloudlet::cli {
 
 // The largest source file the CLI sends: the VMM's default
 // --max_code_bytes, so a larger file would be refused by a default server
 // anyway. Checked before the file is read.
-inline constexpr uint64_t kMaxSourceBytes = 1 << 20;
+inline constexpr uint64_t kMaxSourceBytes = kMaxCodeBytes;
 
 // Every language Cloudlet runs takes its source as text. OK when `content`
 // is non-empty UTF-8 without NUL bytes; otherwise InvalidArgument whose

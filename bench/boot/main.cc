@@ -15,7 +15,7 @@
 //                       [--measure=poweroff,ready] [--raw]
 // --raw prints one line per run instead of the table, for scripts:
 //   tb=0 run=1 poweroff_s=1.312 ready_s=2.204 rss_mib=88.1 rtt_ms=3.2
-#include <poll.h>
+
 
 #include <algorithm>
 #include <cstdio>
@@ -35,11 +35,12 @@
 #include "absl/time/clock.h"
 #include "agent.grpc.pb.h"
 #include "common/logging.h"
+#include "common/poll.h"
 #include "common/workload_names.h"
-#include "vmm/agent_client.h"
-#include "vmm/agent_ready.h"
-#include "vmm/artifacts.h"
-#include "vmm/qemu.h"
+#include "vmm/vm/agent_client.h"
+#include "vmm/vm/agent_ready.h"
+#include "vmm/artifacts/artifact_cache.h"
+#include "vmm/qemu/qemu_process.h"
 
 ABSL_FLAG(int, runs, 5, "runs per configuration (the median is shown)");
 ABSL_FLAG(std::string, tb_sizes, "0,32,128",
@@ -135,8 +136,12 @@ absl::Status TimePoweroff(const vmm::VmSpec& spec, Sample& sample) {
   absl::Time start = absl::Now();
   auto vm = vmm::QemuProcess::Start(bare, "");
   if (!vm.ok()) return vm.status();
-  pollfd pfd{.fd = (*vm)->pidfd(), .events = POLLIN, .revents = 0};
-  if (::poll(&pfd, 1, absl::ToInt64Milliseconds(kBootLimit)) != 1) {
+  // 1 ms polls: the figure is in tenths of a second.
+  if (!cloudlet::PollUntil(
+           "poweroff", start + kBootLimit,
+           [&]() -> absl::StatusOr<bool> { return (*vm)->Exited(); },
+           absl::Milliseconds(1), absl::Milliseconds(1))
+           .ok()) {
     return absl::DeadlineExceededError(
         absl::StrCat("the poweroff boot did not end in ",
                      absl::FormatDuration(kBootLimit), "\n",

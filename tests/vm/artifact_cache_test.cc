@@ -14,9 +14,9 @@
 #include "common/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/support/no_qemu_left.h"
+#include "tests/support/no_vm_left.h"
 #include "tests/vm/vm_test_env.h"
-#include "vmm/artifacts.h"
+#include "vmm/artifacts/artifact_cache.h"
 
 namespace cloudlet::testing {
 namespace {

@@ -1,7 +1,7 @@
 // Pruning the artifact cache: what old inputs built goes, what the current
 // inputs hash to and what a VM uses stays, and a running build is left
 // alone. All artifacts here are fakes built by stand-in scripts.
-#include "vmm/artifact_prune.h"
+#include "vmm/service/cache_prune.h"
 
 #include <fstream>
 #include <set>
@@ -13,8 +13,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/vm/vm_test_env.h"
-#include "vmm/artifacts.h"
-#include "vmm/file_lock.h"
+#include "vmm/artifacts/artifact_cache.h"
+#include "vmm/cache/file_lock.h"
 
 namespace cloudlet::testing {
 namespace {
@@ -73,6 +73,10 @@ class ArtifactPruneTest : public ::testing::Test {
   void ChangeTheAgent() { std::ofstream(agent_, std::ios::app) << '\0'; }
 
   fs::path cache_dir() const { return work_->path() / "cache"; }
+  // <cache>/locks/<entry><extension>: ".lock" (building), ".use" (leases).
+  fs::path LockFile(const std::string& entry, const std::string& extension) {
+    return cache_dir() / "locks" / (entry + extension);
+  }
 
   std::optional<TempDir> work_;
   std::optional<TempDir> source_;
@@ -99,14 +103,14 @@ TEST_F(ArtifactPruneTest, RemovesWhatOldInputsBuiltAndKeepsTheCurrentEntries) {
   WriteFile(cache_dir() / "image-shell-NOT-A-KEY/keep", "mine\n");
   const std::set<std::string> before = DirNames(cache_dir());
 
-  auto dry = vmm::PruneArtifactCache(*cache, /*dry_run=*/true);
+  auto dry = vmm::PruneCache(*cache, /*dry_run=*/true);
   ASSERT_TRUE(dry.ok()) << dry.status();
   ASSERT_EQ(dry->removed.size(), 1u);
   EXPECT_EQ(dry->removed[0].name, old_initramfs);
   EXPECT_EQ(dry->removed[0].bytes, 14u);  // "fake initramfs"
   EXPECT_EQ(DirNames(cache_dir()), before);
 
-  auto pruned = vmm::PruneArtifactCache(*cache, /*dry_run=*/false);
+  auto pruned = vmm::PruneCache(*cache, /*dry_run=*/false);
   ASSERT_TRUE(pruned.ok()) << pruned.status();
   ASSERT_EQ(pruned->removed.size(), 1u);
   EXPECT_EQ(pruned->removed[0].name, old_initramfs);
@@ -118,10 +122,10 @@ TEST_F(ArtifactPruneTest, RemovesWhatOldInputsBuiltAndKeepsTheCurrentEntries) {
   EXPECT_THAT(DirNames(cache_dir() / "tmp"), IsEmpty());
   // The old entry's lock files went with it; the current ones stay.
   EXPECT_EQ(pruned->lock_files_removed, 2u);
-  EXPECT_FALSE(fs::exists(vmm::EntryBuildLockPath(cache_dir(), old_initramfs)));
-  EXPECT_FALSE(fs::exists(vmm::EntryUseLockPath(cache_dir(), old_initramfs)));
+  EXPECT_FALSE(fs::exists(LockFile(old_initramfs, ".lock")));
+  EXPECT_FALSE(fs::exists(LockFile(old_initramfs, ".use")));
   EXPECT_TRUE(
-      fs::exists(vmm::EntryUseLockPath(cache_dir(), current_initramfs)));
+      fs::exists(LockFile(current_initramfs, ".use")));
 
   // The current entries are still hits.
   for (const v1::ArtifactState& state : cache->List()) {
@@ -130,7 +134,7 @@ TEST_F(ArtifactPruneTest, RemovesWhatOldInputsBuiltAndKeepsTheCurrentEntries) {
       EXPECT_TRUE(state.cached()) << state.name();
     }
   }
-  auto again = vmm::PruneArtifactCache(*cache, /*dry_run=*/false);
+  auto again = vmm::PruneCache(*cache, /*dry_run=*/false);
   ASSERT_TRUE(again.ok());
   EXPECT_THAT(again->removed, IsEmpty());
 }
@@ -156,7 +160,7 @@ TEST_F(ArtifactPruneTest, RemovesSnapshotsMadeFromEntriesThatAreNotCurrent) {
             "kernel-0123456789abcdef\ninitramfs-0123456789abcdef\n");
   WriteFile(cache_dir() / no_inputs / "state", "half made\n");
 
-  auto pruned = vmm::PruneArtifactCache(*cache, /*dry_run=*/false);
+  auto pruned = vmm::PruneCache(*cache, /*dry_run=*/false);
   ASSERT_TRUE(pruned.ok()) << pruned.status();
   std::set<std::string> removed;
   for (const auto& entry : pruned->removed) removed.insert(entry.name);
@@ -173,7 +177,7 @@ TEST_F(ArtifactPruneTest, KeepsAnEntryAVmIsUsingUntilItsLeaseIsDropped) {
 
   ChangeTheAgent();
   auto cache = OpenCache();
-  auto kept = vmm::PruneArtifactCache(*cache, /*dry_run=*/false);
+  auto kept = vmm::PruneCache(*cache, /*dry_run=*/false);
   ASSERT_TRUE(kept.ok()) << kept.status();
   EXPECT_THAT(kept->removed, IsEmpty());
   EXPECT_THAT(kept->in_use,
@@ -181,7 +185,7 @@ TEST_F(ArtifactPruneTest, KeepsAnEntryAVmIsUsingUntilItsLeaseIsDropped) {
   EXPECT_TRUE(fs::exists(old_initramfs));
 
   in_use->lease.reset();  // the VM is gone
-  auto pruned = vmm::PruneArtifactCache(*cache, /*dry_run=*/false);
+  auto pruned = vmm::PruneCache(*cache, /*dry_run=*/false);
   ASSERT_TRUE(pruned.ok()) << pruned.status();
   EXPECT_EQ(pruned->removed.size(), 1u);
   EXPECT_FALSE(fs::exists(old_initramfs));
@@ -194,10 +198,10 @@ TEST_F(ArtifactPruneTest, RemovesAbandonedBuildDirsButNotOneBeingBuiltIn) {
   WriteFile(cache_dir() / "tmp" / abandoned / "out/initrd.cpio", "half");
   WriteFile(cache_dir() / "tmp" / building / "out/bzImage", "half");
   auto builder = vmm::FileLock::TryAcquire(
-      vmm::EntryBuildLockPath(cache_dir(), "kernel-fedcba9876543210"));
+      LockFile("kernel-fedcba9876543210", ".lock"));
   ASSERT_TRUE(builder.ok()) << builder.status();
 
-  auto pruned = vmm::PruneArtifactCache(*cache, /*dry_run=*/false);
+  auto pruned = vmm::PruneCache(*cache, /*dry_run=*/false);
   ASSERT_TRUE(pruned.ok()) << pruned.status();
   ASSERT_EQ(pruned->removed.size(), 1u);
   EXPECT_EQ(pruned->removed[0].name, "tmp/" + abandoned);

@@ -11,8 +11,8 @@
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
 #include "tests/vm/vm_test_env.h"
-#include "vmm/agent_client.h"
-#include "vmm/qemu.h"
+#include "vmm/vm/agent_client.h"
+#include "vmm/qemu/qemu_process.h"
 
 namespace cloudlet::testing {
 namespace {
@@ -112,8 +112,8 @@ TEST_P(LanguageBootTest, RunsHelloWorldInAFreshVm) {
 
 INSTANTIATE_TEST_SUITE_P(
     EveryLanguage, LanguageBootTest, ::testing::ValuesIn(kHellos),
-    [](const ::testing::TestParamInfo<Hello>& info) {
-      return std::string(LanguageName(info.param.language));
+    [](const ::testing::TestParamInfo<Hello>& param_info) {
+      return std::string(LanguageName(param_info.param.language));
     });
 
 }  // namespace

@@ -20,11 +20,11 @@
 #include "common/unique_fd.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/support/no_qemu_left.h"
+#include "tests/support/no_vm_left.h"
 #include "tests/vm/vm_test_env.h"
-#include "vmm/agent_client.h"
-#include "vmm/agent_ready.h"
-#include "vmm/qemu.h"
+#include "vmm/vm/agent_client.h"
+#include "vmm/vm/agent_ready.h"
+#include "vmm/qemu/qemu_process.h"
 
 namespace cloudlet::testing {
 namespace {

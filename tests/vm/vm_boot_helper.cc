@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <string>
 
-#include "vmm/qemu.h"
+#include "vmm/qemu/qemu_process.h"
 
 int main(int argc, char** argv) {
   if (argc != 4) {

@@ -3,7 +3,7 @@
 // snapshot that does not load fails cleanly, and the VM provider then
 // boots instead, also when a resumed guest's agent does not answer. Each
 // test keeps its snapshots in its own cache dir.
-#include "vmm/vm_snapshots.h"
+#include "vmm/vm/vm_snapshots.h"
 
 #include <sys/stat.h>
 
@@ -20,11 +20,11 @@
 #include "common/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/support/no_qemu_left.h"
+#include "tests/support/no_vm_left.h"
 #include "tests/vm/vm_test_env.h"
-#include "vmm/agent_client.h"
-#include "vmm/qemu.h"
-#include "vmm/vm_provider.h"
+#include "vmm/vm/agent_client.h"
+#include "vmm/qemu/qemu_process.h"
+#include "vmm/vm/qemu_vm_provider.h"
 
 namespace cloudlet::testing {
 namespace {
@@ -58,9 +58,11 @@ class VmSnapshotTest : public ::testing::Test {
     absl::StatusOr<TempDir> work = TempDir::Create("cloudlet-snapshot-test-");
     ASSERT_TRUE(work.ok()) << work.status();
     work_.emplace(*std::move(work));
-    fs::create_directories(cache_dir());
+    auto store = vmm::CacheStore::Open(cache_dir());
+    ASSERT_TRUE(store.ok()) << store.status();
     fs::create_directories(runtime_dir());
-    snapshots_ = std::make_shared<vmm::VmSnapshots>(cache_dir());
+    snapshots_ = std::make_shared<vmm::VmSnapshots>(
+        std::shared_ptr<vmm::CacheStore>(*std::move(store)));
   }
 
   vmm::VmSpec Spec() const {
@@ -92,12 +94,12 @@ class VmSnapshotTest : public ::testing::Test {
   void ExpectTheProviderBootsPastABrokenSnapshotAndMakesItAgain(
       uint16_t agent_port, absl::Duration boot_timeout,
       const std::function<void(const fs::path&)>& break_snapshot) {
-    vmm::FreshVmProviderOptions options;
+    vmm::QemuVmProviderOptions options;
     options.accel = vmm::DetectAccel();
     options.runtime_dir = runtime_dir();
     options.tcg_tb_size_mib = 128;
     options.snapshots = snapshots_;
-    vmm::FreshVmProvider provider(options);
+    vmm::QemuVmProvider provider(options);
     vmm::VmRequest request;
     request.artifacts = artifacts_;
     request.agent_port = agent_port;
@@ -126,7 +128,7 @@ class VmSnapshotTest : public ::testing::Test {
     EXPECT_THAT((*booted)->ConsoleTail(100), HasSubstr("cloudlet-init"))
         << "this VM did not boot";
     booted->reset();
-    EXPECT_TRUE(WaitUntilNoQemuLeft(absl::Seconds(10)).empty());
+    EXPECT_TRUE(WaitUntilNoVmLeft(absl::Seconds(10)).empty());
 
     // The broken snapshot was discarded: the next VM resumes from a new one.
     request.run_id = "resumed-again";
@@ -216,7 +218,7 @@ TEST_F(VmSnapshotTest, AStateQemuCannotLoadFailsTheResumeAndLeavesNoQemu) {
   ASSERT_FALSE(resumed.ok());
   EXPECT_THAT(std::string(resumed.status().message()),
               HasSubstr(snapshot->entry));
-  EXPECT_TRUE(WaitUntilNoQemuLeft(absl::Seconds(10)).empty());
+  EXPECT_TRUE(WaitUntilNoVmLeft(absl::Seconds(10)).empty());
   EXPECT_TRUE(fs::is_empty(runtime_dir()));
 }
 

@@ -11,7 +11,7 @@ namespace fs = std::filesystem;
 
 vmm::ArtifactCacheOptions RealCacheOptions() {
   vmm::ArtifactCacheOptions options;
-  options.cache_dir = vmm::ArtifactCache::DefaultCacheDir();
+  options.cache_dir = vmm::CacheStore::DefaultDir();
   options.source_dir = CLOUDLET_SOURCE_DIR;
   options.init_binary = CLOUDLET_INIT_BINARY;
   options.agent_binary = CLOUDLET_AGENT_BINARY;

@@ -7,7 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/temp_dir.h"
-#include "vmm/artifacts.h"
+#include "vmm/artifacts/artifact_cache.h"
 
 namespace cloudlet::testing {
 
