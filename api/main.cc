@@ -20,11 +20,15 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:3000",
           "HOST:PORT to serve HTTP on (PORT 0 picks a free port)");
 ABSL_FLAG(std::string, vmm, "127.0.0.1:50051",
           "HOST:PORT of cloudlet-vmm's gRPC service");
-ABSL_FLAG(uint64_t, max_body_bytes, 8 * 1024 * 1024,
+// Defaults: ApiServerOptions (api/server.h), so that each is written once.
+ABSL_FLAG(uint64_t, max_body_bytes,
+          cloudlet::api::ApiServerOptions().max_body_bytes,
           "POST /run bodies over this size are refused with 413");
-ABSL_FLAG(absl::Duration, vmm_connect_timeout, absl::Seconds(1),
+ABSL_FLAG(absl::Duration, vmm_connect_timeout,
+          cloudlet::api::ApiServerOptions().vmm.connect_timeout,
           "how long a request waits for an unreachable VMM before 503");
-ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
+ABSL_FLAG(absl::Duration, drain_timeout,
+          cloudlet::api::ApiServerOptions().drain_timeout,
           "on shutdown, how long running streams may take to end");
 ABSL_FLAG(std::string, log_level, "info",
           "trace, debug, info, warn, error or off");
@@ -80,11 +84,12 @@ int main(int argc, char** argv) {
         cloudlet::RaiseTermination();
       });
   if (!server.ok()) {
-    spdlog::error("{}", std::string(server.status().message()));
+    spdlog::error("event=startup_failed error=\"{}\"",
+                  std::string(server.status().message()));
     return 1;
   }
   int signal_number = cloudlet::WaitForTerminationSignal();
-  spdlog::info("shutting down signal={}", signal_number);
+  spdlog::info("event=termination signal={}", signal_number);
   (*server)->Stop();
   return 0;
 }

@@ -40,7 +40,7 @@ struct StreamState {
     // by its client, and cancelling it stops the VM.
     stream->Cancel();
     if (!saw_result) metrics->RecordOutcome(language, outcome_without_result);
-    spdlog::debug("run={} client={} stream closed", run_id, client);
+    spdlog::debug("event=stream_closed run={} client={}", run_id, client);
   }
 
   bool PeerGone() const { return peer.has_value() && peer->PeerGone(); }
@@ -49,12 +49,13 @@ struct StreamState {
 void NoteEvent(StreamState& state, const v1::RunEvent& event) {
   if (event.has_accepted()) {
     state.run_id = event.accepted().run_id();
-    spdlog::info("run={} client={} streaming", state.run_id, state.client);
+    spdlog::info("event=streaming run={} client={}", state.run_id,
+                 state.client);
   } else if (event.has_result()) {
     state.saw_result = true;
     const v1::Result& result = event.result();
     state.metrics->RecordResult(state.language, result);
-    spdlog::info("run={} result status={} reason={} exit_code={} signal={}",
+    spdlog::info("event=result run={} status={} reason={} exit_code={} signal={}",
                  state.run_id, StageName(result.status()),
                  ReasonName(result.reason()), result.exit_code(),
                  result.signal());
@@ -64,7 +65,7 @@ void NoteEvent(StreamState& state, const v1::RunEvent& event) {
 bool Write(StreamState& state, httplib::DataSink& sink,
            absl::string_view bytes) {
   if (!sink.write(bytes.data(), bytes.size())) {
-    spdlog::info("run={} client={} went away (write failed); cancelling",
+    spdlog::info("event=client_gone run={} client={} seen=write_failed",
                  state.run_id, state.client);
     state.stream->Cancel();
     return false;
@@ -77,7 +78,7 @@ bool WriteEvent(StreamState& state, httplib::DataSink& sink,
                 const v1::RunEvent& event) {
   absl::StatusOr<std::string> frame = SseFrame(event);
   if (!frame.ok()) {
-    spdlog::warn("run={} dropping an event: {}", state.run_id,
+    spdlog::warn("event=event_dropped run={} error=\"{}\"", state.run_id,
                  std::string(frame.status().message()));
     return true;
   }
@@ -106,7 +107,7 @@ bool Pump(StreamState& state, httplib::DataSink& sink) {
       }
       if (!state.saw_result) state.outcome_without_result = kOutcomeStreamError;
       if (!status.ok()) {
-        spdlog::warn("run={} stream failed: {}", state.run_id,
+        spdlog::warn("event=stream_failed run={} error=\"{}\"", state.run_id,
                      status.ToString());
         if (!Write(state, sink, SseErrorFrame(status))) return false;
       }
@@ -115,7 +116,8 @@ bool Pump(StreamState& state, httplib::DataSink& sink) {
     }
     case RunStream::Next::kTimedOut:
       if (state.PeerGone()) {
-        spdlog::info("run={} client={} went away; cancelling", state.run_id,
+        spdlog::info("event=client_gone run={} client={} seen=peer_watch",
+                     state.run_id,
                      state.client);
         state.stream->Cancel();
         return false;
@@ -139,12 +141,14 @@ std::unique_ptr<StreamCounter::Token> StreamCounter::Enter() {
 void StreamCounter::Leave() {
   absl::MutexLock lock(&mu_);
   --active_;
+  if (active_ == 0) idle_.SignalAll();
 }
 
 bool StreamCounter::WaitUntilIdle(absl::Time deadline) {
   absl::MutexLock lock(&mu_);
-  auto idle = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return active_ == 0; };
-  return mu_.AwaitWithDeadline(absl::Condition(&idle), deadline);
+  while (active_ != 0 && !idle_.WaitWithDeadline(&mu_, deadline)) {
+  }
+  return active_ == 0;
 }
 
 int StreamCounter::active() const {
@@ -163,14 +167,14 @@ void RunHandler::Handle(const httplib::Request& request,
                                     request.remote_port);
   absl::StatusOr<v1::RunRequest> run = DecodeRunRequest(request.body);
   if (!run.ok()) {
-    spdlog::info("POST /run client={} status=400 error=\"{}\"", client,
+    spdlog::info("event=run_refused client={} status=400 error=\"{}\"", client,
                  std::string(run.status().message()));
     SetErrorResponse(run.status(), response);
     return;
   }
   absl::StatusOr<std::unique_ptr<RunStream>> stream = vmm_->StartRun(*run);
   if (!stream.ok()) {
-    spdlog::warn("POST /run client={} vmm={} error=\"{}\"", client,
+    spdlog::warn("event=vmm_unavailable client={} vmm={} error=\"{}\"", client,
                  vmm_->target(), std::string(stream.status().message()));
     metrics_->RecordOutcome(run->workload().language(), kOutcomeRejected);
     SetErrorResponse(stream.status(), response);
@@ -190,7 +194,7 @@ void RunHandler::Handle(const httplib::Request& request,
   if (peer.ok()) {
     state->peer = *peer;
   } else {
-    spdlog::debug("client={} no peer watch ({}); relying on failed writes",
+    spdlog::debug("event=no_peer_watch client={} error=\"{}\"",
                   client, std::string(peer.status().message()));
   }
 
@@ -213,7 +217,7 @@ void RunHandler::Handle(const httplib::Request& request,
       if (status.ok()) {
         status = absl::InternalError("the VMM ended the run without any event");
       }
-      spdlog::info("POST /run client={} status={} error=\"{}\"", client,
+      spdlog::info("event=run_refused client={} status={} error=\"{}\"", client,
                    HttpStatusFor(status.code()),
                    std::string(status.message()));
       state->outcome_without_result = kOutcomeRejected;
@@ -221,7 +225,7 @@ void RunHandler::Handle(const httplib::Request& request,
       return;
     }
     if (state->PeerGone()) {
-      spdlog::info("POST /run client={} went away before the first event",
+      spdlog::info("event=client_gone client={} seen=before_first_event",
                    client);
       return;  // destroying `state` cancels the call
     }

@@ -38,6 +38,7 @@ class StreamCounter {
 
   mutable absl::Mutex mu_;
   int active_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::CondVar idle_;  // signalled when active_ drops to 0
 };
 
 struct RunHandlerOptions {

@@ -95,7 +95,7 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
   server->thread_ = std::thread([s = server.get()] {
     s->server_.listen_after_bind();
   });
-  spdlog::info("listening address={}:{} vmm={}", o.host, server->port_,
+  spdlog::info("event=listening address={}:{} vmm={}", o.host, server->port_,
                o.vmm.target);
   return server;
 }
@@ -106,15 +106,15 @@ void ApiServer::Stop() {
   if (!thread_.joinable()) return;
   int active = streams_.active();
   if (active > 0) {
-    spdlog::info("stopping; waiting up to {} for streams={} to end",
+    spdlog::info("event=stopping drain_timeout={} streams={}",
                  absl::FormatDuration(options_.drain_timeout), active);
     if (!streams_.WaitUntilIdle(absl::Now() + options_.drain_timeout)) {
-      spdlog::warn("streams={} still open; closing them", streams_.active());
+      spdlog::warn("event=streams_cut streams={}", streams_.active());
     }
   }
   server_.stop();
   thread_.join();
-  spdlog::info("stopped");
+  spdlog::info("event=stopped");
 }
 
 void ApiServer::RegisterRoutes() {
@@ -257,7 +257,7 @@ void ApiServer::HandleMetrics(httplib::Response& response) {
   absl::StatusOr<v1::VmmHealthResponse> vmm =
       vmm_.Health(options_.metrics_vmm_timeout);
   if (!vmm.ok()) {
-    spdlog::debug("GET /metrics without the VMM's figures: {}",
+    spdlog::debug("event=metrics_without_vmm error=\"{}\"",
                   vmm.status().ToString());
   }
   response.status = 200;
@@ -271,7 +271,7 @@ void ApiServer::HandleShutdown(const httplib::Request& request,
     SetErrorResponse(decoded.status(), response);
     return;
   }
-  spdlog::info("POST /shutdown client={}:{}", request.remote_addr,
+  spdlog::info("event=shutdown_requested client={}:{}", request.remote_addr,
                request.remote_port);
   absl::StatusOr<v1::ShutdownResponse> vmm = vmm_.Shutdown(*decoded);
   Struct body;
@@ -280,7 +280,8 @@ void ApiServer::HandleShutdown(const httplib::Request& request,
     (*body.mutable_fields())["running_runs"].set_number_value(
         vmm->running_runs());
   } else {
-    spdlog::warn("VMM shutdown failed: {}", vmm.status().ToString());
+    spdlog::warn("event=vmm_shutdown_failed error=\"{}\"",
+                 vmm.status().ToString());
     (*body.mutable_fields())["code"].set_string_value(
         absl::StatusCodeToString(vmm.status().code()));
     (*body.mutable_fields())["message"].set_string_value(

@@ -30,11 +30,11 @@ RunStream::~RunStream() {
 
 RunStream::Next RunStream::WaitForNext(absl::Duration timeout,
                                        v1::RunEvent* event) {
+  const absl::Time deadline = absl::Now() + timeout;
   absl::MutexLock lock(&mu_);
-  auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-    return !events_.empty() || final_status_.has_value();
-  };
-  mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
+  while (events_.empty() && !final_status_.has_value() &&
+         !changed_.WaitWithDeadline(&mu_, deadline)) {
+  }
   if (!events_.empty()) {
     *event = std::move(events_.front());
     events_.pop_front();
@@ -57,11 +57,13 @@ void RunStream::ReadAll(
   while (reader->Read(&event)) {
     absl::MutexLock lock(&mu_);
     events_.push_back(std::move(event));
+    changed_.Signal();
     event.Clear();
   }
   absl::Status status = FromGrpcStatus(reader->Finish());
   absl::MutexLock lock(&mu_);
   final_status_ = std::move(status);
+  changed_.SignalAll();
 }
 
 VmmClient::VmmClient(VmmClientOptions options)

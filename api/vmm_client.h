@@ -22,7 +22,7 @@ struct VmmClientOptions {
   std::string target = "127.0.0.1:50051";
   // How long a call may wait for the VMM to be reachable before it fails
   // with UNAVAILABLE (the API then answers 503 instead of hanging).
-  absl::Duration connect_timeout = absl::Seconds(2);
+  absl::Duration connect_timeout = absl::Seconds(1);
   // Deadline of the short calls, Health and Shutdown.
   absl::Duration call_timeout = absl::Seconds(5);
   // Deadline of a whole Run stream: a backstop only; runs end by their own
@@ -64,6 +64,7 @@ class RunStream {
   mutable absl::Mutex mu_;
   std::deque<v1::RunEvent> events_ ABSL_GUARDED_BY(mu_);
   std::optional<absl::Status> final_status_ ABSL_GUARDED_BY(mu_);
+  absl::CondVar changed_;  // signalled on a new event and at the end
 };
 
 // A client of the VMM's gRPC service. Every call has a deadline. Thread-safe;

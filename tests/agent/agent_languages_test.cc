@@ -64,8 +64,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "  std::cout << \"Hello from \" << who << '\\n'; }\n",
                   true},
         HelloCase{"shell", v1::SHELL, "echo \"Hello from shell\"\n", false}),
-    [](const ::testing::TestParamInfo<HelloCase>& info) {
-      return std::string(info.param.name);
+    [](const ::testing::TestParamInfo<HelloCase>& param_info) {
+      return std::string(param_info.param.name);
     });
 
 TEST(RustRelease, BuildsWithCargoReleaseAndRuns) {

@@ -20,7 +20,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/cli/cli_process.h"
-#include "tests/support/no_qemu_left.h"
+#include "tests/support/no_vm_left.h"
 
 namespace cloudlet::testing {
 namespace {
@@ -65,7 +65,7 @@ bool Listening(int port) {
 }
 
 // The daemons were re-parented to this process (a child subreaper, see
-// no_qemu_left.h) when `cloudlet run` exited: reap those that are gone.
+// no_vm_left.h) when `cloudlet run` exited: reap those that are gone.
 void ReapAdoptedDaemons() {
   while (::waitpid(-1, nullptr, WNOHANG) > 0) {
   }
@@ -153,7 +153,7 @@ TEST_F(CliAutostartTest, RunStartsTheDaemonsTheNextRunReusesThemShutdownStopsThe
   EXPECT_FALSE(fs::exists(PidFile("vmm")));
   EXPECT_FALSE(Listening(api_port_));
   EXPECT_FALSE(Listening(vmm_port_));
-  EXPECT_TRUE(WaitUntilNoQemuLeft(absl::Seconds(2)).empty());
+  EXPECT_TRUE(WaitUntilNoVmLeft(absl::Seconds(2)).empty());
 }
 
 TEST_F(CliAutostartTest, NoStartStartsNothing) {

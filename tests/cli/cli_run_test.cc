@@ -1,5 +1,6 @@
 // The cloudlet binary as a user runs it, against the real cloudlet-api and
-// cloudlet-vmm (tests/e2e chain.h) running shell workloads in microVMs:
+// cloudlet-vmm (tests/e2e chain.h) on the host-agent seam (each run's "VM"
+// a real cloudlet-agent process; tests/e2e runs the CLI over microVMs):
 // output byte for byte, exit codes, --json/--quiet, args/env/stdin, busy and
 // rejecting VMMs, usage errors. Streaming, timeout, config errors and
 // Ctrl-C are tests/e2e/run_e2e_test.cc.
@@ -18,7 +19,7 @@
 #include "tests/api/http_client.h"
 #include "tests/cli/cli_process.h"
 #include "tests/e2e/chain.h"
-#include "tests/support/no_qemu_left.h"
+#include "tests/support/no_vm_left.h"
 
 namespace cloudlet::testing {
 namespace {
@@ -42,6 +43,7 @@ class CliRunTest : public ::testing::Test {
              std::vector<std::string> api_flags = {}) {
     Chain::Options options;
     options.vmm_flags = std::move(vmm_flags);
+    options.vmm_flags.push_back("--vm_provider=host_agent");
     options.api_flags = std::move(api_flags);
     absl::StatusOr<std::unique_ptr<Chain>> chain = Chain::Start(options);
     ASSERT_TRUE(chain.ok()) << chain.status();
@@ -188,7 +190,7 @@ TEST_F(CliRunTest, RequestTheVmmRejectsExits2WithTheVmmsReason) {
   EXPECT_EQ(run.exit.code, 2) << run.err;
   EXPECT_THAT(run.err, HasSubstr("the API answered 400"));
   EXPECT_THAT(run.err, HasSubstr("vm.memory_mib: 2048 is out of range"));
-  EXPECT_TRUE(QemuDescendantsOf(chain_->vmm_pid()).empty());
+  EXPECT_TRUE(VmProcessesOf(chain_->vmm_pid()).empty());
 }
 
 TEST_F(CliRunTest, ApiUrlFlagWinsOverTheEnvironment) {

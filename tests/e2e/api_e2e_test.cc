@@ -14,7 +14,7 @@
 #include "gtest/gtest.h"
 #include "tests/api/http_client.h"
 #include "tests/e2e/chain.h"
-#include "tests/support/no_qemu_left.h"
+#include "tests/support/no_vm_left.h"
 
 namespace cloudlet::testing {
 namespace {
@@ -45,7 +45,8 @@ HttpResult Call(const std::string& method, const std::string& url,
 // One VM slot, no queue: a second run while one runs is refused.
 TEST(ApiE2eTest, SecondRunWithAllSlotsBusyIs429AndDisconnectKillsTheVm) {
   absl::StatusOr<std::unique_ptr<Chain>> chain =
-      Chain::Start({.vmm_flags = {"--max_vms=1", "--max_queue=0"}});
+      Chain::Start({.vmm_flags = {"--max_vms=1", "--max_queue=0"},
+                    .api_flags = {}});
   ASSERT_TRUE(chain.ok()) << chain.status();
   std::string url = (*chain)->api_url() + "/run";
 
@@ -83,10 +84,10 @@ TEST(ApiE2eTest, SecondRunWithAllSlotsBusyIs429AndDisconnectKillsTheVm) {
   EXPECT_EQ(second.status, 429) << second.body;
   EXPECT_EQ(ErrorCode(second), "RESOURCE_EXHAUSTED");
 
-  ASSERT_FALSE(QemuDescendantsOf((*chain)->vmm_pid()).empty());
+  ASSERT_FALSE(VmProcessesOf((*chain)->vmm_pid()).empty());
   drop = true;
   first.join();
-  std::vector<pid_t> left = WaitUntilNoQemuLeft(
+  std::vector<pid_t> left = WaitUntilNoVmLeft(
       std::max(dropped_at + absl::Seconds(2) - absl::Now(),
                absl::Milliseconds(10)));
   EXPECT_TRUE(left.empty()) << "the VM outlived its client by 2 s";
@@ -94,7 +95,7 @@ TEST(ApiE2eTest, SecondRunWithAllSlotsBusyIs429AndDisconnectKillsTheVm) {
 
 TEST(ApiE2eTest, ErrorStatusesBeforeTheStream) {
   absl::StatusOr<std::unique_ptr<Chain>> chain =
-      Chain::Start({.api_flags = {"--max_body_bytes=4096"}});
+      Chain::Start({.vmm_flags = {}, .api_flags = {"--max_body_bytes=4096"}});
   ASSERT_TRUE(chain.ok()) << chain.status();
   std::string api = (*chain)->api_url();
 
@@ -120,7 +121,7 @@ TEST(ApiE2eTest, ErrorStatusesBeforeTheStream) {
   EXPECT_EQ(Call("GET", api + "/nowhere").status, 404);
   EXPECT_EQ(Call("GET", api + "/run").status, 405);
   EXPECT_EQ(Call("GET", api + "/healthz").status, 200);
-  EXPECT_TRUE(QemuDescendantsOf((*chain)->vmm_pid()).empty());
+  EXPECT_TRUE(VmProcessesOf((*chain)->vmm_pid()).empty());
 
   // An API whose VMM is not there answers 503, quickly.
   absl::StatusOr<uint16_t> dead_port = PickFreeLoopbackPort();

@@ -15,7 +15,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/cli/cli_process.h"
-#include "tests/support/no_qemu_left.h"
+#include "tests/support/no_vm_left.h"
 
 namespace cloudlet::testing {
 namespace {
@@ -74,13 +74,13 @@ TEST(AutostartE2eTest, RunStartsEverythingAndShutdownLeavesNothing) {
   CliOutcome shutdown = RunCloudlet(CLOUDLET_CLI_BINARY, call);
   EXPECT_EQ(shutdown.exit.code, 0) << shutdown.err;
 
-  // This test process is a child subreaper (no_qemu_left.h), so the daemons
+  // This test process is a child subreaper (no_vm_left.h), so the daemons
   // were re-parented to it when `cloudlet run` exited: reap them.
   while (::waitpid(-1, nullptr, WNOHANG) > 0) {
   }
   EXPECT_TRUE(ProcessesOf(CLOUDLET_VMM_BINARY, vmm_marker).empty());
   EXPECT_TRUE(ProcessesOf(CLOUDLET_API_BINARY, vmm_marker).empty());
-  EXPECT_TRUE(WaitUntilNoQemuLeft(absl::Seconds(2)).empty());
+  EXPECT_TRUE(WaitUntilNoVmLeft(absl::Seconds(2)).empty());
   EXPECT_TRUE(fs::exists(home->path() / "state" / "cloudlet" /
                          absl::StrCat("vmm-", api_port, ".log")));
 }

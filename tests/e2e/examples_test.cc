@@ -86,8 +86,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "🚀 Loop 2\nFibonacci number at position 20 is: 6765\n"
                 "🚀 Loop 3\nFibonacci number at position 30 is: 832040\n",
                 "", absl::Minutes(5)}),
-    [](const ::testing::TestParamInfo<Example>& info) {
-      return info.param.name;
+    [](const ::testing::TestParamInfo<Example>& param_info) {
+      return param_info.param.name;
     });
 
 }  // namespace

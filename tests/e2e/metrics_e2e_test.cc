@@ -15,7 +15,7 @@
 #include "gtest/gtest.h"
 #include "tests/api/http_client.h"
 #include "tests/e2e/chain.h"
-#include "tests/support/no_qemu_left.h"
+#include "tests/support/no_vm_left.h"
 
 namespace cloudlet::testing {
 namespace {
@@ -120,14 +120,15 @@ TEST(MetricsE2eTest, AShellRunIsCountedTimedAndItsVmAndCacheHitsShow) {
   EXPECT_TRUE(Sample(after, "cloudlet_run_queue_capacity").has_value());
   EXPECT_THAT(Sample(after, kShellImageHits), Optional(*image_hits_before + 1));
   EXPECT_THAT(Sample(after, kKernelHits), Optional(*kernel_hits_before + 1));
-  EXPECT_TRUE(QemuDescendantsOf((*chain)->vmm_pid()).empty());
+  EXPECT_TRUE(VmProcessesOf((*chain)->vmm_pid()).empty());
 }
 
 // One VM slot and no queue: a second run is refused while the first runs,
 // and the first is then abandoned by its client.
 TEST(MetricsE2eTest, RefusedAndAbandonedRunsAreCountedAsRejectedAndCancelled) {
   absl::StatusOr<std::unique_ptr<Chain>> chain =
-      Chain::Start({.vmm_flags = {"--max_vms=1", "--max_queue=0"}});
+      Chain::Start({.vmm_flags = {"--max_vms=1", "--max_queue=0"},
+                    .api_flags = {}});
   ASSERT_TRUE(chain.ok()) << chain.status();
   const std::string api = (*chain)->api_url();
   const std::string rejected =
@@ -166,7 +167,7 @@ TEST(MetricsE2eTest, RefusedAndAbandonedRunsAreCountedAsRejectedAndCancelled) {
           .has_value());
   // The VMM kills the abandoned run's VM and stops counting it once its
   // state is cleaned up too.
-  EXPECT_TRUE(WaitUntilNoQemuLeft(absl::Seconds(5)).empty());
+  EXPECT_TRUE(WaitUntilNoVmLeft(absl::Seconds(5)).empty());
   EXPECT_TRUE(
       PollUntil("cloudlet_vms_running 0", absl::Now() + absl::Seconds(5),
                 [&]() -> absl::StatusOr<bool> {

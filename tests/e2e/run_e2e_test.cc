@@ -18,7 +18,7 @@
 #include "gtest/gtest.h"
 #include "tests/cli/cli_process.h"
 #include "tests/e2e/chain.h"
-#include "tests/support/no_qemu_left.h"
+#include "tests/support/no_vm_left.h"
 
 namespace cloudlet::testing {
 namespace {
@@ -99,7 +99,7 @@ TEST_F(RunE2eTest, EachVmDrawsItsOwnRandomNumbersAndReadsTheHostsClock) {
 
 TEST(RunE2eBootTest, RunsInABootedVmWithSnapshotsOff) {
   absl::StatusOr<std::unique_ptr<Chain>> chain =
-      Chain::Start({.vmm_flags = {"--vm_snapshots=false"}});
+      Chain::Start({.vmm_flags = {"--vm_snapshots=false"}, .api_flags = {}});
   ASSERT_TRUE(chain.ok()) << chain.status();
   absl::StatusOr<TempDir> dir = TempDir::Create("cloudlet-e2e-configs-");
   ASSERT_TRUE(dir.ok());
@@ -161,7 +161,7 @@ TEST_F(RunE2eTest, ConfigErrorsExit2WithFileAndLineBeforeAnyVm) {
     EXPECT_EQ(run.exit.code, 2) << c.toml;
     EXPECT_THAT(run.err, HasSubstr(c.expected));
     EXPECT_LT(run.ended - run.started, absl::Seconds(1));
-    EXPECT_TRUE(QemuDescendantsOf(::getpid()).empty()) << "a VM was started";
+    EXPECT_TRUE(VmProcessesOf(::getpid()).empty()) << "a VM was started";
   }
 }
 
@@ -182,7 +182,7 @@ TEST_F(RunE2eTest, CtrlCCancelsTheRunExits130AndLeavesNoQemu) {
   EXPECT_LT(run.ended - interrupted, absl::Seconds(1));
   absl::Duration left = std::max(interrupted + absl::Seconds(2) - absl::Now(),
                                  absl::Milliseconds(10));
-  EXPECT_TRUE(WaitUntilNoQemuLeft(left).empty())
+  EXPECT_TRUE(WaitUntilNoVmLeft(left).empty())
       << "a qemu process outlived Ctrl-C by 2 s";
 }
 

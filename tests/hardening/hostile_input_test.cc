@@ -23,7 +23,7 @@
 #include "tests/api/http_client.h"
 #include "tests/cli/cli_process.h"
 #include "tests/hardening/hardening_support.h"
-#include "tests/support/no_qemu_left.h"
+#include "tests/support/no_vm_left.h"
 
 namespace cloudlet::testing {
 namespace {
@@ -100,10 +100,12 @@ class RawClient {
 class HostileInputTest : public ::testing::Test {
  protected:
   // One chain for the suite: nothing here may start a VM except the runs
-  // that prove the API still serves.
+  // that prove the API still serves, which the host-agent seam serves as
+  // well as a microVM (this is about the CLI's and the API's input).
   static void SetUpTestSuite() {
     absl::StatusOr<std::unique_ptr<HardenedChain>> chain =
-        HardenedChain::Start({});
+        HardenedChain::Start(
+            {.vmm_flags = {"--vm_provider=host_agent"}, .api_flags = {}});
     ASSERT_TRUE(chain.ok()) << chain.status();
     chain_ = chain->release();
   }
@@ -145,7 +147,7 @@ class HostileInputTest : public ::testing::Test {
     EXPECT_THAT(run.err, HasSubstr(message));
     EXPECT_EQ(run.out, "");
     EXPECT_LT(run.ended - run.started, absl::Seconds(2));
-    EXPECT_THAT(QemuDescendantsOf(::getpid()), IsEmpty()) << "a VM started";
+    EXPECT_THAT(VmProcessesOf(::getpid()), IsEmpty()) << "a VM started";
     std::cout << "cloudlet: exit " << run.exit.code << ": " << run.err;
   }
 
@@ -216,7 +218,7 @@ TEST_F(HostileInputTest, ApiAnswers413ToA100MegabyteBodyAndServesTheNext) {
                                absl::ToDoubleSeconds(absl::Now() - start),
                                result.body);
   ExpectApiServes();
-  EXPECT_THAT(QemuDescendantsOf(::getpid()), IsEmpty());
+  EXPECT_THAT(VmProcessesOf(::getpid()), IsEmpty());
 }
 
 TEST_F(HostileInputTest, DeeplyNestedJsonIs400AndTheApiLivesOn) {
@@ -238,7 +240,7 @@ TEST_F(HostileInputTest, DeeplyNestedJsonIs400AndTheApiLivesOn) {
               << result.status << ": " << result.body;
     ExpectApiServes();
   }
-  EXPECT_THAT(QemuDescendantsOf(::getpid()), IsEmpty());
+  EXPECT_THAT(VmProcessesOf(::getpid()), IsEmpty());
 }
 
 TEST_F(HostileInputTest, JsonCutOffMidwayIs400AndTheApiLivesOn) {
@@ -273,7 +275,7 @@ TEST_F(HostileInputTest, JsonCutOffMidwayIs400AndTheApiLivesOn) {
   EXPECT_TRUE(answer.empty() || absl::StartsWith(answer, "HTTP/1.1 400"))
       << answer;
   ExpectApiServes();
-  EXPECT_THAT(QemuDescendantsOf(::getpid()), IsEmpty());
+  EXPECT_THAT(VmProcessesOf(::getpid()), IsEmpty());
 }
 
 TEST_F(HostileInputTest, StalledClientsAreDroppedWhileOthersAreServed) {

@@ -13,7 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/hardening/hardening_support.h"
-#include "tests/support/no_qemu_left.h"
+#include "tests/support/no_vm_left.h"
 
 namespace cloudlet::testing {
 namespace {
@@ -94,7 +94,7 @@ class HostileWorkloadTest : public ::testing::Test {
 
   // No QEMU, no VM state dir, no temp file of the VMM or API is left.
   void ExpectNothingLeft() {
-    EXPECT_THAT(WaitUntilNoQemuLeft(absl::Seconds(5)), IsEmpty());
+    EXPECT_THAT(WaitUntilNoVmLeft(absl::Seconds(5)), IsEmpty());
     std::vector<std::string> left;
     (void)PollUntil(
         "the VM's files to go", absl::Now() + absl::Seconds(5),

@@ -17,7 +17,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/hardening/hardening_support.h"
-#include "tests/support/no_qemu_left.h"
+#include "tests/support/no_vm_left.h"
 
 namespace cloudlet::testing {
 namespace {
@@ -86,7 +86,7 @@ class SoakTest : public ::testing::Test {
   }
 
   Footprint IdleFootprint() {
-    EXPECT_THAT(WaitUntilNoQemuLeft(absl::Seconds(10)), IsEmpty());
+    EXPECT_THAT(WaitUntilNoVmLeft(absl::Seconds(10)), IsEmpty());
     absl::StatusOr<Footprint> footprint = FootprintOf(chain_->vmm_pid());
     EXPECT_TRUE(footprint.ok()) << footprint.status();
     return footprint.ok() ? *footprint : Footprint{};
@@ -144,7 +144,7 @@ TEST_F(SoakTest, TwoHundredRunsThenSixteenAtOnceLeaveTheVmmAsItWas) {
   EXPECT_EQ(after.fds, before.fds) << "the VMM's fds now: "
                                    << FdTargets(chain_->vmm_pid());
   EXPECT_LE(after.rss_kib, before.rss_kib + kRssToleranceKib);
-  EXPECT_THAT(WaitUntilNoQemuLeft(absl::Seconds(5)), IsEmpty());
+  EXPECT_THAT(WaitUntilNoVmLeft(absl::Seconds(5)), IsEmpty());
   EXPECT_THAT(chain_->Leftovers(), IsEmpty());
 
   absl::MutexLock lock(&mu_);

@@ -1,4 +1,4 @@
-#include "tests/support/no_qemu_left.h"
+#include "tests/support/no_vm_left.h"
 
 #include <signal.h>
 #include <sys/prctl.h>
@@ -53,38 +53,44 @@ std::map<pid_t, ProcInfo> AllProcesses() {
   return processes;
 }
 
-// Reaps qemu zombies that were re-parented to us as subreaper (orphans of a
+// A VM's process: a QEMU, or a cloudlet-agent standing in for a VM (the
+// host-agent seam, vmm/vm/host_agent_provider.h).
+bool IsVmProcess(const ProcInfo& info) {
+  return absl::StartsWith(info.comm, "qemu-system") ||
+         info.comm == "cloudlet-agent";
+}
+
+// Reaps VM zombies that were re-parented to us as subreaper (orphans of a
 // killed helper); our own ChildProcess objects reap theirs.
-void ReapAdoptedQemuZombies(const std::map<pid_t, ProcInfo>& processes) {
+void ReapAdoptedVmZombies(const std::map<pid_t, ProcInfo>& processes) {
   for (const auto& [pid, info] : processes) {
-    if (info.state == 'Z' && info.ppid == ::getpid() &&
-        absl::StartsWith(info.comm, "qemu-system")) {
+    if (info.state == 'Z' && info.ppid == ::getpid() && IsVmProcess(info)) {
       ::waitpid(pid, nullptr, WNOHANG);
     }
   }
 }
 
-class NoQemuLeftListener : public ::testing::EmptyTestEventListener {
+class NoVmLeftListener : public ::testing::EmptyTestEventListener {
   void OnTestEnd(const ::testing::TestInfo& test) override {
-    std::vector<pid_t> left = WaitUntilNoQemuLeft(absl::Seconds(2));
+    std::vector<pid_t> left = WaitUntilNoVmLeft(absl::Seconds(2));
     if (left.empty()) return;
-    ADD_FAILURE() << "qemu processes of this test are still alive 2 s after "
+    ADD_FAILURE() << "VM processes of this test are still alive 2 s after "
                   << test.test_suite_name() << "." << test.name()
                   << " ended: " << absl::StrJoin(left, ", ")
                   << " (killing them now)";
     for (pid_t pid : left) ::kill(pid, SIGKILL);
-    WaitUntilNoQemuLeft(absl::Seconds(2));
+    WaitUntilNoVmLeft(absl::Seconds(2));
   }
 };
 
 }  // namespace
 
-std::vector<pid_t> QemuDescendantsOf(pid_t ancestor) {
+std::vector<pid_t> VmProcessesOf(pid_t ancestor) {
   std::map<pid_t, ProcInfo> processes = AllProcesses();
-  ReapAdoptedQemuZombies(processes);
+  ReapAdoptedVmZombies(processes);
   std::vector<pid_t> found;
   for (const auto& [pid, info] : processes) {
-    if (!absl::StartsWith(info.comm, "qemu-system") || info.state == 'Z') {
+    if (!IsVmProcess(info) || info.state == 'Z') {
       continue;
     }
     // Walk up the parent chain (bounded, in case of a race with exits).
@@ -102,10 +108,10 @@ std::vector<pid_t> QemuDescendantsOf(pid_t ancestor) {
   return found;
 }
 
-std::vector<pid_t> WaitUntilNoQemuLeft(absl::Duration timeout) {
+std::vector<pid_t> WaitUntilNoVmLeft(absl::Duration timeout) {
   absl::Time deadline = absl::Now() + timeout;
   while (true) {
-    std::vector<pid_t> left = QemuDescendantsOf(::getpid());
+    std::vector<pid_t> left = VmProcessesOf(::getpid());
     if (left.empty() || absl::Now() >= deadline) return left;
     absl::SleepFor(absl::Milliseconds(20));
   }
@@ -121,10 +127,10 @@ bool WaitUntilProcessGone(pid_t pid, absl::Duration timeout) {
   }
 }
 
-void InstallNoQemuLeftCheck() {
+void InstallNoVmLeftCheck() {
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   ::testing::UnitTest::GetInstance()->listeners().Append(
-      new NoQemuLeftListener);
+      new NoVmLeftListener);
 }
 
 }  // namespace cloudlet::testing
