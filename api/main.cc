@@ -9,11 +9,11 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "api/server.h"
+#include "api/http/server.h"
 #include "common/flags.h"
 #include "common/logging.h"
-#include "common/mutex_checks.h"
-#include "common/termination_signal.h"
+#include "common/sync/mutex_checks.h"
+#include "common/process/termination_signal.h"
 #include "spdlog/spdlog.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:3000",

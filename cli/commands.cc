@@ -8,11 +8,11 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
-#include "cli/api_client.h"
-#include "cli/exit_codes.h"
-#include "cli/renderer.h"
-#include "cli/workload_config.h"
-#include "common/poll.h"
+#include "cli/client/api_client.h"
+#include "cli/output/exit_codes.h"
+#include "cli/output/renderer.h"
+#include "cli/config/workload_config.h"
+#include "common/sync/poll.h"
 
 namespace cloudlet::cli {
 namespace {

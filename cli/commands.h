@@ -4,7 +4,7 @@
 #include <string>
 
 #include "cli/args.h"
-#include "cli/daemons.h"
+#include "cli/client/daemons.h"
 
 namespace cloudlet::cli {
 

@@ -4,7 +4,7 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
-#include "common/unique_fd.h"
+#include "common/process/unique_fd.h"
 
 namespace cloudlet::cli {
 

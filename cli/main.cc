@@ -9,7 +9,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/exit_codes.h"
+#include "cli/output/exit_codes.h"
 #include "cli/interrupt.h"
 
 namespace {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "agent/event_sink.h"
+#include "agent/execution/event_sink.h"
 #include "agent/testing/execute_output.h"
 
 namespace cloudlet::agent {

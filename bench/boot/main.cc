@@ -35,7 +35,7 @@
 #include "absl/time/clock.h"
 #include "agent.grpc.pb.h"
 #include "common/logging.h"
-#include "common/poll.h"
+#include "common/sync/poll.h"
 #include "common/workload_names.h"
 #include "vmm/vm/agent_client.h"
 #include "vmm/vm/agent_ready.h"

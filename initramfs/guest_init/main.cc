@@ -24,7 +24,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "common/unique_fd.h"
+#include "common/process/unique_fd.h"
 #include "initramfs/guest_init/boot_params.h"
 #include "initramfs/guest_init/errno_error.h"
 #include "initramfs/guest_init/mounts.h"

@@ -9,7 +9,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "common/unique_fd.h"
+#include "common/process/unique_fd.h"
 #include "initramfs/guest_init/errno_error.h"
 
 namespace cloudlet::guest_init {

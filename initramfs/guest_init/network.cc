@@ -13,7 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "common/unique_fd.h"
+#include "common/process/unique_fd.h"
 #include "initramfs/guest_init/errno_error.h"
 
 namespace cloudlet::guest_init {

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "agent/testing/process_table.h"
-#include "common/poll.h"
+#include "common/sync/poll.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/agent/agent_process.h"

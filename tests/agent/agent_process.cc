@@ -9,8 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "agent/testing/execute_output.h"
 #include "agent/testing/process_table.h"
-#include "common/grpc_status.h"
-#include "common/poll.h"
+#include "common/rpc/grpc_status.h"
+#include "common/sync/poll.h"
 
 namespace cloudlet::agent_test {
 

@@ -14,8 +14,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "agent.grpc.pb.h"
-#include "common/subprocess.h"
-#include "common/temp_dir.h"
+#include "common/process/subprocess.h"
+#include "common/process/temp_dir.h"
 
 namespace cloudlet::agent_test {
 

@@ -1,8 +1,8 @@
 #include "tests/api/api_process.h"
 
 #include "absl/strings/str_cat.h"
-#include "common/net.h"
-#include "common/poll.h"
+#include "common/rpc/net.h"
+#include "common/sync/poll.h"
 #include "tests/api/http_client.h"
 
 namespace cloudlet::testing {

@@ -14,9 +14,9 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
-#include "common/net.h"
-#include "common/temp_dir.h"
-#include "common/unique_fd.h"
+#include "common/rpc/net.h"
+#include "common/process/temp_dir.h"
+#include "common/process/unique_fd.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/cli/cli_process.h"

@@ -12,8 +12,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "common/net.h"
-#include "common/temp_dir.h"
+#include "common/rpc/net.h"
+#include "common/process/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/api/http_client.h"

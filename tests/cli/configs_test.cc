@@ -2,7 +2,7 @@
 // its folder names. (tests/e2e runs them in VMs.)
 #include <filesystem>
 
-#include "cli/workload_config.h"
+#include "cli/config/workload_config.h"
 #include "common/workload_names.h"
 #include "gtest/gtest.h"
 

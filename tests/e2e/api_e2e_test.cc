@@ -9,7 +9,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "common/net.h"
+#include "common/rpc/net.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/api/http_client.h"

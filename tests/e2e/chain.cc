@@ -6,7 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "common/poll.h"
+#include "common/sync/poll.h"
 
 namespace cloudlet::testing {
 

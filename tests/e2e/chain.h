@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/subprocess.h"
-#include "common/temp_dir.h"
+#include "common/process/subprocess.h"
+#include "common/process/temp_dir.h"
 #include "tests/api/api_process.h"
 
 namespace cloudlet::testing {

@@ -10,7 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "common/poll.h"
+#include "common/sync/poll.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/api/http_client.h"

@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "absl/strings/string_view.h"
-#include "cli/workload_config.h"
+#include "cli/config/workload_config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   absl::string_view text(reinterpret_cast<const char*>(data), size);

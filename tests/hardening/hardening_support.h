@@ -13,7 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "common/temp_dir.h"
+#include "common/process/temp_dir.h"
 #include "tests/e2e/chain.h"
 #include "vmm.pb.h"
 

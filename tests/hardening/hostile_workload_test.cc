@@ -9,7 +9,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/ids.h"
-#include "common/poll.h"
+#include "common/sync/poll.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/hardening/hardening_support.h"

@@ -8,8 +8,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "common/subprocess.h"
-#include "common/temp_dir.h"
+#include "common/process/subprocess.h"
+#include "common/process/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/vm/vm_test_env.h"

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "common/temp_dir.h"
+#include "common/process/temp_dir.h"
 #include "vmm/artifacts/artifact_cache.h"
 
 namespace cloudlet::testing {

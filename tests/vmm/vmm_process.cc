@@ -7,7 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "common/poll.h"
+#include "common/sync/poll.h"
 
 namespace cloudlet::testing {
 

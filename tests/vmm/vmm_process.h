@@ -13,8 +13,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "common/subprocess.h"
-#include "common/temp_dir.h"
+#include "common/process/subprocess.h"
+#include "common/process/temp_dir.h"
 #include "vmm.grpc.pb.h"
 
 namespace cloudlet::testing {

@@ -22,7 +22,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "common/poll.h"
+#include "common/sync/poll.h"
 #include "common/workload_names.h"
 #include "gtest/gtest.h"
 #include "tests/support/no_vm_left.h"

@@ -19,11 +19,11 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "common/subprocess.h"
+#include "common/process/subprocess.h"
 #include "common/workload_names.h"
 #include "spdlog/spdlog.h"
 #include "vmm/artifacts/artifact_inputs.h"
-#include "common/cancel.h"
+#include "common/sync/cancel.h"
 #include "vmm/cache/cache_store.h"
 
 namespace cloudlet::vmm {
@@ -306,7 +306,7 @@ class ArtifactCacheImpl : public ArtifactCache {
                         recipe.name, std::string(line));
           if (!line.empty()) report(line, false);
         },
-        64 * 1024, cancelled);
+        size_t{64} << 10, cancelled);
     absl::Duration elapsed = absl::Now() - start;
     if (!result.ok()) {
       spdlog::warn("event=artifact_build_stopped artifact={} error=\"{}\"",

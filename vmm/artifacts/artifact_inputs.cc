@@ -15,7 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "common/subprocess.h"
+#include "common/process/subprocess.h"
 
 namespace cloudlet::vmm {
 namespace {

@@ -3,7 +3,7 @@
 #include <fstream>
 #include <string>
 
-#include "common/temp_dir.h"
+#include "common/process/temp_dir.h"
 #include "gtest/gtest.h"
 
 namespace cloudlet::vmm {

@@ -17,8 +17,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "common/list_directory.h"
-#include "common/temp_dir.h"
+#include "common/process/list_directory.h"
+#include "common/process/temp_dir.h"
 #include "spdlog/spdlog.h"
 
 namespace cloudlet::vmm {
@@ -372,7 +372,7 @@ CacheCounts CacheStore::counts(const std::string& kind) const {
 }
 
 std::string FormatSize(uintmax_t bytes) {
-  if (bytes >= 1000 * 1000) return absl::StrFormat("%.1f MB", bytes / 1e6);
+  if (bytes >= 1000000) return absl::StrFormat("%.1f MB", bytes / 1e6);
   return absl::StrFormat("%.1f kB", bytes / 1e3);
 }
 

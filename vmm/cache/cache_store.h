@@ -17,7 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "common/cancel.h"
+#include "common/sync/cancel.h"
 #include "vmm/cache/file_lock.h"
 
 namespace cloudlet::vmm {

@@ -12,7 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "common/poll.h"
+#include "common/sync/poll.h"
 
 namespace cloudlet::vmm {
 namespace {

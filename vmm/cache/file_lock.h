@@ -8,8 +8,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "common/cancel.h"
-#include "common/unique_fd.h"
+#include "common/sync/cancel.h"
+#include "common/process/unique_fd.h"
 
 namespace cloudlet::vmm {
 

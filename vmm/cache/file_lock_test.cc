@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "absl/time/clock.h"
-#include "common/temp_dir.h"
+#include "common/process/temp_dir.h"
 #include "gtest/gtest.h"
 
 namespace cloudlet::vmm {

@@ -2,7 +2,7 @@
 
 #include <fcntl.h>
 
-#include "common/unique_fd.h"
+#include "common/process/unique_fd.h"
 
 namespace cloudlet::vmm {
 

@@ -19,22 +19,22 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
-#include "common/net.h"
-#include "common/poll.h"
-#include "common/subprocess.h"
-#include "common/temp_dir.h"
-#include "common/unique_fd.h"
+#include "common/rpc/net.h"
+#include "common/sync/poll.h"
+#include "common/process/subprocess.h"
+#include "common/process/temp_dir.h"
+#include "common/process/unique_fd.h"
 #include "spdlog/spdlog.h"
 #include "vmm/qemu/console_buffer.h"
 #include "vmm/qemu/qemu_process.h"
-#include "common/list_directory.h"
+#include "common/process/list_directory.h"
 #include "common/run_limits.h"
 
 namespace cloudlet::vmm {
 namespace {
 
 // Enough for a boot log and a failure's last words; never more.
-constexpr size_t kConsoleCapacity = 64 * 1024;
+constexpr size_t kConsoleCapacity = size_t{64} << 10;
 constexpr int kPortAttempts = 5;
 // QEMU sets up its network before the guest runs: tens of ms normally.
 constexpr absl::Duration kStartTimeout = absl::Seconds(20);

@@ -12,7 +12,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "common/poll.h"
+#include "common/sync/poll.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace cloudlet::vmm {

@@ -7,7 +7,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "common/unique_fd.h"
+#include "common/process/unique_fd.h"
 #include "google/protobuf/struct.pb.h"
 
 namespace cloudlet::vmm {

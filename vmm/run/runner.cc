@@ -12,7 +12,7 @@
 #include "absl/time/clock.h"
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
-#include "common/poll.h"
+#include "common/sync/poll.h"
 #include "common/workload_names.h"
 #include "vmm/run/proto_time.h"
 #include "spdlog/spdlog.h"

@@ -12,7 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
-#include "common/termination_signal.h"
+#include "common/process/termination_signal.h"
 #include "common/workload_names.h"
 #include "vmm/service/cache_prune.h"
 

@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "common/grpc_status.h"
+#include "common/rpc/grpc_status.h"
 #include "vmm/run/proto_time.h"
 
 namespace cloudlet::vmm {

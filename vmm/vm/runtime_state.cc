@@ -19,7 +19,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "common/list_directory.h"
+#include "common/process/list_directory.h"
 #include "spdlog/spdlog.h"
 
 namespace cloudlet::vmm {

@@ -9,8 +9,8 @@
 #include <csignal>
 
 #include "absl/strings/str_cat.h"
-#include "common/subprocess.h"
-#include "common/temp_dir.h"
+#include "common/process/subprocess.h"
+#include "common/process/temp_dir.h"
 #include "gtest/gtest.h"
 
 namespace cloudlet::vmm {

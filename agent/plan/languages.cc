@@ -1,0 +1,94 @@
+#include "agent/plan/languages.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/workload_names.h"
+
+namespace cloudlet::agent {
+namespace {
+
+// The generated Cargo project's package (and so binary) name. Fixed, so
+// that no workload name can produce a name Cargo rejects.
+constexpr char kCrateName[] = "workload";
+
+std::string CargoToml() {
+  return absl::StrCat("[package]\nname = \"", kCrateName,
+                      "\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n"
+                      "[dependencies]\n");
+}
+
+LanguagePlan RustPlan(const v1::Workload& workload) {
+  LanguagePlan plan;
+  plan.files = {{"Cargo.toml", CargoToml()}, {"src/main.rs", workload.code()}};
+  plan.build = PlannedCommand{{"cargo", "build", "--offline"}};
+  if (workload.release()) plan.build->argv.push_back("--release");
+  plan.run_needs_build = true;
+  plan.run = PlannedCommand{{absl::StrCat(
+      "./target/", workload.release() ? "release" : "debug", "/", kCrateName)}};
+  plan.required_tools = {"cargo", "rustc"};
+  return plan;
+}
+
+LanguagePlan CompiledPlan(const v1::Workload& workload, const char* compiler,
+                          const char* source, std::vector<std::string> flags) {
+  LanguagePlan plan;
+  plan.files = {{source, workload.code()}};
+  std::vector<std::string> argv = {compiler};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  argv.insert(argv.end(), {"-o", "main", source, "-lm"});
+  plan.build = PlannedCommand{std::move(argv)};
+  plan.run_needs_build = true;
+  plan.run = PlannedCommand{{"./main"}};
+  plan.required_tools = {compiler};
+  return plan;
+}
+
+LanguagePlan InterpretedPlan(const v1::Workload& workload,
+                             const char* interpreter, const char* source,
+                             std::vector<std::string> check_argv) {
+  LanguagePlan plan;
+  plan.files = {{source, workload.code()}};
+  if (!check_argv.empty()) plan.build = PlannedCommand{std::move(check_argv)};
+  plan.run = PlannedCommand{{interpreter, source}};
+  plan.required_tools = {interpreter};
+  return plan;
+}
+
+}  // namespace
+
+std::string PlannedCommand::Display() const { return absl::StrJoin(argv, " "); }
+
+absl::StatusOr<LanguagePlan> PlanWorkload(const v1::Workload& workload) {
+  switch (workload.language()) {
+    case v1::RUST:
+      return RustPlan(workload);
+    case v1::C:
+      return CompiledPlan(workload, "gcc", "main.c", {"-O2"});
+    case v1::CPP:
+      return CompiledPlan(workload, "g++", "main.cpp", {"-O2", "-std=c++20"});
+    case v1::PYTHON: {
+      LanguagePlan plan =
+          InterpretedPlan(workload, "python3", "main.py",
+                          {"python3", "-m", "py_compile", "main.py"});
+      // A pipe makes python block-buffer stdout; the user wants each line
+      // as it is printed.
+      plan.env = {{"PYTHONUNBUFFERED", "1"}};
+      return plan;
+    }
+    case v1::NODE:
+      return InterpretedPlan(workload, "node", "main.js",
+                             {"node", "--check", "main.js"});
+    case v1::SHELL:
+      return InterpretedPlan(workload, "sh", "main.sh", {});
+    case v1::LANGUAGE_UNSPECIFIED:
+      return absl::InvalidArgumentError(absl::StrCat(
+          "workload.language is not set; use one of ", LanguageNameList()));
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("workload.language: unknown language ",
+                       static_cast<int>(workload.language()), "; use one of ",
+                       LanguageNameList()));
+  }
+}
+
+}  // namespace cloudlet::agent

@@ -1,0 +1,296 @@
+#include "api/http/server.h"
+
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+#include <sys/socket.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "api/http/http_errors.h"
+#include "spdlog/spdlog.h"
+
+namespace cloudlet::api {
+namespace {
+
+using google::protobuf::Struct;
+using google::protobuf::Value;
+
+std::string ToJson(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(message, &json, options)
+           .ok()) {
+    return "{}";
+  }
+  return json;
+}
+
+// A message as a JSON value (to nest it in a Struct).
+Value ToValue(const google::protobuf::Message& message) {
+  Value value;
+  if (!google::protobuf::util::JsonStringToMessage(ToJson(message), &value)
+           .ok()) {
+    value.mutable_struct_value();
+  }
+  return value;
+}
+
+void SetJson(const Struct& body, int status, httplib::Response& response) {
+  response.status = status;
+  response.set_content(ToJson(body) + "\n", "application/json");
+}
+
+// Cloudlet's /shutdown accepts no body; ours takes an optional
+// ShutdownRequest ({"grace": "10s"}).
+absl::StatusOr<v1::ShutdownRequest> DecodeShutdown(absl::string_view body) {
+  v1::ShutdownRequest request;
+  if (body.find_first_not_of(" \t\r\n") == absl::string_view::npos) {
+    return request;
+  }
+  google::protobuf::util::JsonParseOptions strict;
+  strict.ignore_unknown_fields = false;
+  google::protobuf::util::Status parsed =
+      google::protobuf::util::JsonStringToMessage(
+          google::protobuf::StringPiece(body.data(), body.size()), &request,
+          strict);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "request body: ", absl::string_view(parsed.message().data(),
+                                            parsed.message().size())));
+  }
+  return request;
+}
+
+}  // namespace
+
+ApiServer::ApiServer(ApiServerOptions options,
+                     std::function<void()> on_shutdown)
+    : options_(std::move(options)),
+      on_shutdown_requested_(std::move(on_shutdown)),
+      vmm_(options_.vmm),
+      metrics_(registry_),
+      run_handler_(&vmm_, &streams_, &metrics_, options_.run) {}
+
+absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
+    ApiServerOptions options, std::function<void()> on_shutdown_requested) {
+  std::unique_ptr<ApiServer> server(
+      new ApiServer(std::move(options), std::move(on_shutdown_requested)));
+  server->RegisterRoutes();
+  const ApiServerOptions& o = server->options_;
+  if (o.port == 0) {
+    server->port_ = server->server_.bind_to_any_port(o.host);
+  } else if (server->server_.bind_to_port(o.host, o.port)) {
+    server->port_ = o.port;
+  } else {
+    server->port_ = -1;
+  }
+  if (server->port_ <= 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", o.host, ":", o.port,
+        " (in use, or not an address of this machine)"));
+  }
+  server->thread_ = std::thread([s = server.get()] {
+    s->server_.listen_after_bind();
+  });
+  spdlog::info("event=listening address={}:{} vmm={}", o.host, server->port_,
+               o.vmm.target);
+  return server;
+}
+
+ApiServer::~ApiServer() { Stop(); }
+
+void ApiServer::Stop() {
+  if (!thread_.joinable()) return;
+  int active = streams_.active();
+  if (active > 0) {
+    spdlog::info("event=stopping drain_timeout={} streams={}",
+                 absl::FormatDuration(options_.drain_timeout), active);
+    if (!streams_.WaitUntilIdle(absl::Now() + options_.drain_timeout)) {
+      spdlog::warn("event=streams_cut streams={}", streams_.active());
+    }
+  }
+  server_.stop();
+  thread_.join();
+  spdlog::info("event=stopped");
+}
+
+void ApiServer::RegisterRoutes() {
+  size_t threads = options_.threads;
+  server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server_.set_payload_max_length(options_.max_body_bytes);
+  // Short keep-alive so that Stop() is not held up by idle connections.
+  server_.set_keep_alive_timeout(1);
+  server_.set_tcp_nodelay(true);
+
+  // cpp-httplib 0.11 reads the body of a POST without Content-Length until
+  // the connection closes (a 5 s stall, then 400). `curl -X POST .../shutdown`
+  // sends exactly that, so such requests are answered here, before the body
+  // is read: /shutdown as if the body were empty, anything else 400.
+  server_.set_pre_routing_handler([this](const httplib::Request& request,
+                                         httplib::Response& response) {
+    if (request.method != "POST" || request.has_header("Content-Length") ||
+        request.has_header("Transfer-Encoding")) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    if (request.path == "/shutdown") {
+      HandleShutdown(request, response);
+    } else if (request.path == "/run") {
+      SetErrorResponse(
+          absl::InvalidArgumentError(
+              "request without a body: send JSON with a Content-Length"),
+          response);
+    } else {
+      SetErrorResponse(
+          absl::NotFoundError(absl::StrCat(
+              request.path,
+              ": not found; the API serves POST /run, POST /shutdown, GET "
+              "/healthz and GET /metrics")),
+          response);
+    }
+    return httplib::Server::HandlerResponse::Handled;
+  });
+
+  server_.Post("/run", [this](const httplib::Request& request,
+                              httplib::Response& response) {
+    run_handler_.Handle(request, response);
+  });
+  server_.Post("/shutdown", [this](const httplib::Request& request,
+                                   httplib::Response& response) {
+    HandleShutdown(request, response);
+  });
+  server_.Get("/healthz", [this](const httplib::Request&,
+                                 httplib::Response& response) {
+    HandleHealth(response);
+  });
+  server_.Get("/metrics", [this](const httplib::Request&,
+                                 httplib::Response& response) {
+    HandleMetrics(response);
+  });
+
+  // A known path with the wrong method is 405 (cpp-httplib would say 404).
+  auto not_allowed = [](absl::string_view allow) {
+    return [allow = std::string(allow)](const httplib::Request& request,
+                                        httplib::Response& response) {
+      response.set_header("Allow", allow);
+      response.status = 405;
+      response.set_content(
+          ErrorJson("METHOD_NOT_ALLOWED",
+                    absl::StrCat(request.method, " ", request.path,
+                                 ": method not allowed; use ", allow)) +
+              "\n",
+          "application/json");
+    };
+  };
+  for (const char* path : {"/run", "/shutdown"}) {
+    server_.Get(path, not_allowed("POST"));
+    server_.Put(path, not_allowed("POST"));
+    server_.Patch(path, not_allowed("POST"));
+    server_.Delete(path, not_allowed("POST"));
+  }
+  for (const char* path : {"/healthz", "/metrics"}) {
+    server_.Post(path, not_allowed("GET"));
+    server_.Put(path, not_allowed("GET"));
+    server_.Patch(path, not_allowed("GET"));
+    server_.Delete(path, not_allowed("GET"));
+  }
+
+  // Errors cpp-httplib produces itself (no route, body too large, bad
+  // request line) get the same JSON body as ours.
+  server_.set_error_handler([this](const httplib::Request& request,
+                                   httplib::Response& response) {
+    if (!response.body.empty()) return;
+    std::string code = "INVALID_ARGUMENT";
+    std::string message = "bad request";
+    if (response.status == 404) {
+      code = "NOT_FOUND";
+      message = absl::StrCat(request.path,
+                             ": not found; the API serves POST /run, "
+                             "POST /shutdown, GET /healthz and GET /metrics");
+    } else if (response.status == 413) {
+      code = "RESOURCE_EXHAUSTED";
+      message = absl::StrCat("request body over the limit of ",
+                             options_.max_body_bytes, " bytes");
+    }
+    response.set_content(ErrorJson(code, message) + "\n", "application/json");
+  });
+  server_.set_exception_handler([](const httplib::Request&,
+                                   httplib::Response& response,
+                                   std::exception_ptr) {
+    SetErrorResponse(absl::InternalError("unexpected failure in the API"),
+                     response);
+  });
+}
+
+void ApiServer::HandleHealth(httplib::Response& response) {
+  Struct body;
+  Struct& api = *(*body.mutable_fields())["api"].mutable_struct_value();
+  (*api.mutable_fields())["serving"].set_bool_value(true);
+  (*api.mutable_fields())["version"].set_string_value(CLOUDLET_VERSION);
+  (*api.mutable_fields())["streams"].set_number_value(streams_.active());
+  (*api.mutable_fields())["vmm_target"].set_string_value(vmm_.target());
+
+  absl::StatusOr<v1::VmmHealthResponse> vmm = vmm_.Health();
+  int status = 200;
+  if (vmm.ok()) {
+    (*body.mutable_fields())["vmm"] = ToValue(*vmm);
+    if (!vmm->ready()) status = 503;
+  } else {
+    Struct& error = *(*body.mutable_fields())["vmm"].mutable_struct_value();
+    (*error.mutable_fields())["reachable"].set_bool_value(false);
+    (*error.mutable_fields())["code"].set_string_value(
+        absl::StatusCodeToString(vmm.status().code()));
+    (*error.mutable_fields())["message"].set_string_value(
+        std::string(vmm.status().message()));
+    status = 503;
+  }
+  (*body.mutable_fields())["status"].set_string_value(status == 200
+                                                          ? "ok"
+                                                          : "unavailable");
+  SetJson(body, status, response);
+}
+
+void ApiServer::HandleMetrics(httplib::Response& response) {
+  metrics_.SetActiveStreams(streams_.active());
+  absl::StatusOr<v1::VmmHealthResponse> vmm =
+      vmm_.Health(options_.metrics_vmm_timeout);
+  if (!vmm.ok()) {
+    spdlog::debug("event=metrics_without_vmm error=\"{}\"",
+                  vmm.status().ToString());
+  }
+  response.status = 200;
+  response.set_content(ScrapeText(registry_, vmm), kMetricsContentType);
+}
+
+void ApiServer::HandleShutdown(const httplib::Request& request,
+                               httplib::Response& response) {
+  absl::StatusOr<v1::ShutdownRequest> decoded = DecodeShutdown(request.body);
+  if (!decoded.ok()) {
+    SetErrorResponse(decoded.status(), response);
+    return;
+  }
+  spdlog::info("event=shutdown_requested client={}:{}", request.remote_addr,
+               request.remote_port);
+  absl::StatusOr<v1::ShutdownResponse> vmm = vmm_.Shutdown(*decoded);
+  Struct body;
+  (*body.mutable_fields())["success"].set_bool_value(vmm.ok());
+  if (vmm.ok()) {
+    (*body.mutable_fields())["running_runs"].set_number_value(
+        vmm->running_runs());
+  } else {
+    spdlog::warn("event=vmm_shutdown_failed error=\"{}\"",
+                 vmm.status().ToString());
+    (*body.mutable_fields())["code"].set_string_value(
+        absl::StatusCodeToString(vmm.status().code()));
+    (*body.mutable_fields())["message"].set_string_value(
+        std::string(vmm.status().message()));
+  }
+  SetJson(body, 200, response);
+  // The API goes too, whether or not the VMM answered: `cloudlet shutdown`
+  // must leave nothing running.
+  if (on_shutdown_requested_) on_shutdown_requested_();
+}
+
+}  // namespace cloudlet::api

@@ -1,0 +1,89 @@
+#ifndef CLOUDLET_API_HTTP_SERVER_H_
+#define CLOUDLET_API_HTTP_SERVER_H_
+
+#include <httplib.h>
+#include <prometheus/registry.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "api/metrics.h"
+#include "api/http/run_handler.h"
+#include "api/vmm_client.h"
+
+namespace cloudlet::api {
+
+struct ApiServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 3000;  // 0: any free port (see ApiServer::port())
+  // Bodies over this size are refused with 413 before they are decoded.
+  size_t max_body_bytes = size_t{8} << 20;
+  VmmClientOptions vmm;
+  RunHandlerOptions run;
+  // How long Stop() lets streams in flight run to their end (during a VMM
+  // shutdown they end with a SHUTTING_DOWN result) before closing them.
+  absl::Duration drain_timeout = absl::Seconds(30);
+  // Worker threads: every streaming run holds one for its whole length.
+  size_t threads = 64;
+  // How long GET /metrics waits for the VMM's Health answer; past it the
+  // scrape reports cloudlet_vmm_up 0 and the API's own metrics only.
+  absl::Duration metrics_vmm_timeout = absl::Seconds(1);
+};
+
+// The HTTP API:
+//   POST /run       workload in (JSON), Server-Sent Events out (run_handler.h)
+//   POST /shutdown  asks the VMM to shut down; answers Cloudlet's
+//                   {"success": bool, ...}; then `on_shutdown_requested`
+//                   runs so that the owner stops this server too
+//   GET  /healthz   {"api": {...}, "vmm": {...}}: 200 when the VMM is ready,
+//                   503 otherwise
+//   GET  /metrics   Prometheus text format: the API's run metrics and the
+//                   VMM's gauges and counters (metrics.h)
+// Anything else is 404, a known path with another method 405; every error
+// body is {"code", "message"}.
+class ApiServer {
+ public:
+  // Binds host:port and serves on a thread of its own. Unavailable when the
+  // address cannot be bound. `on_shutdown_requested` is called on a worker
+  // thread and must not block (e.g. RaiseTermination()).
+  static absl::StatusOr<std::unique_ptr<ApiServer>> Start(
+      ApiServerOptions options, std::function<void()> on_shutdown_requested);
+
+  ApiServer(const ApiServer&) = delete;
+  ApiServer& operator=(const ApiServer&) = delete;
+  ~ApiServer();  // Stop()
+
+  int port() const { return port_; }
+
+  // Stops accepting connections, lets streams in flight end (up to
+  // drain_timeout), then stops serving and joins the server thread.
+  // Idempotent. Call from any thread other than a handler.
+  void Stop();
+
+ private:
+  ApiServer(ApiServerOptions options, std::function<void()> on_shutdown);
+  void RegisterRoutes();
+  void HandleHealth(httplib::Response& response);
+  void HandleMetrics(httplib::Response& response);
+  void HandleShutdown(const httplib::Request& request,
+                      httplib::Response& response);
+
+  ApiServerOptions options_;
+  std::function<void()> on_shutdown_requested_;
+  VmmClient vmm_;
+  StreamCounter streams_;
+  prometheus::Registry registry_;
+  ApiMetrics metrics_;
+  RunHandler run_handler_;
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+}  // namespace cloudlet::api
+
+#endif  // CLOUDLET_API_HTTP_SERVER_H_

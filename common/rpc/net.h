@@ -1,0 +1,18 @@
+#ifndef CLOUDLET_COMMON_RPC_NET_H_
+#define CLOUDLET_COMMON_RPC_NET_H_
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+
+namespace cloudlet {
+
+// A TCP port on 127.0.0.1 that was free a moment ago (the kernel picked it
+// for a socket that is then closed). Another process may take it before the
+// caller binds, so callers that hand it to someone else retry on a bind
+// failure.
+absl::StatusOr<uint16_t> PickFreeLoopbackPort();
+
+}  // namespace cloudlet
+
+#endif  // CLOUDLET_COMMON_RPC_NET_H_
