@@ -6,7 +6,9 @@
 // checks that no VM process started by a test outlives it
 // (tests/support/no_vm_left.h).
 #include <signal.h>
+#include <sys/stat.h>
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -22,12 +24,14 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/process/subprocess.h"
 #include "common/sync/poll.h"
 #include "common/workload_names.h"
 #include "gtest/gtest.h"
 #include "tests/support/no_vm_left.h"
 #include "tests/vmm/vmm_process.h"
 #include "vmm.grpc.pb.h"
+#include "vmm/cache/cache_store.h"
 
 namespace cloudlet::testing {
 namespace {
@@ -204,6 +208,57 @@ TEST_F(VmmServiceQemuTest, HealthReportsReadyLimitsAccelAndArtifacts) {
   EXPECT_TRUE(health.accel() == "tcg" || health.accel() == "kvm");
   ASSERT_FALSE(health.artifacts().empty());
   EXPECT_EQ(health.artifacts(0).name(), "kernel");
+}
+
+// The cache is a folder users and other processes change: junk, folders
+// that vanish, links to nowhere, unreadable folders (for users other than
+// root). Listing, building and pruning it must not stop the VMM serving.
+TEST_F(VmmServiceQemuTest, AChurningCacheFolderDoesNotStopTheVmmServing) {
+  const std::filesystem::path cache = vmm::CacheStore::DefaultDir();
+  std::atomic<bool> stop{false};
+  std::thread churn([&] {
+    for (int i = 0; !stop.load(); ++i) {
+      std::error_code error;
+      // Names of entries of known kinds, which a prune judges stale.
+      const std::filesystem::path junk =
+          cache / absl::StrCat("image-shell-", std::string(15, '0'), i % 10);
+      std::filesystem::create_directories(junk / "deep" / "er", error);
+      ::chmod((junk / "deep").c_str(), 0);
+      std::filesystem::create_symlink(
+          "/nonexistent", cache / absl::StrCat("kernel-", std::string(15, '0'),
+                                               i % 10),
+          error);
+      std::filesystem::create_directories(
+          cache / "tmp" / absl::StrCat("initramfs-", std::string(16, '0'),
+                                       ".junk", i % 10),
+          error);
+      ::chmod((junk / "deep").c_str(), 0755);
+      std::filesystem::remove_all(junk, error);
+    }
+  });
+  std::thread pruner([&] {
+    while (!stop.load()) {
+      SpawnOptions prune;
+      prune.argv = {CLOUDLET_VMM_BINARY, "artifacts", "prune"};
+      prune.stdout_mode = StdioMode::kNull;
+      prune.stderr_mode = StdioMode::kPipe;
+      absl::StatusOr<CommandResult> pruned =
+          RunCommand(prune, absl::Seconds(60));
+      EXPECT_TRUE(pruned.ok() && pruned->status.success())
+          << (pruned.ok() ? pruned->output : pruned.status().ToString());
+    }
+  });
+  StartVmm({"--cache_max_bytes=1000000000000"});  // prunes at start too
+  for (int run = 0; run < 3; ++run) {
+    RunOutcome outcome = RunWorkload(vmm_->stub(), Shell("echo served\n"));
+    ASSERT_TRUE(outcome.status.ok()) << outcome.Summary();
+    EXPECT_EQ(outcome.result().status(), v1::DONE) << outcome.Summary();
+    EXPECT_EQ(outcome.Output(v1::STDOUT), "served\n");
+  }
+  stop = true;
+  churn.join();
+  pruner.join();
+  EXPECT_TRUE(Health().ready());
 }
 
 TEST_F(VmmServiceTest, RefusesABadRequestWithInvalidArgumentAndNoVm) {
