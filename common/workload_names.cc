@@ -55,6 +55,7 @@ absl::string_view LanguageName(v1::Language language) {
 
 std::vector<v1::Language> AllLanguages() {
   std::vector<v1::Language> languages;
+  languages.reserve(kLanguages.size());
   for (const auto& [spelling, language] : kLanguages) {
     languages.push_back(language);
   }
@@ -64,6 +65,7 @@ std::vector<v1::Language> AllLanguages() {
 absl::string_view LanguageNameList() {
   static const std::string* const kList = [] {
     std::vector<absl::string_view> names;
+    names.reserve(kLanguages.size());
     for (const auto& [spelling, language] : kLanguages) {
       names.push_back(spelling);
     }

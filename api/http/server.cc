@@ -218,7 +218,7 @@ void ApiServer::RegisterRoutes() {
   });
   server_.set_exception_handler([](const httplib::Request&,
                                    httplib::Response& response,
-                                   std::exception_ptr) {
+                                   const std::exception_ptr&) {
     SetErrorResponse(absl::InternalError("unexpected failure in the API"),
                      response);
   });

@@ -61,6 +61,7 @@ absl::StatusOr<fs::path> FindDaemon(absl::string_view name,
   absl::StatusOr<std::string> in_path = FindExecutable(name, env.path);
   if (in_path.ok()) return fs::path(*in_path);
   std::vector<std::string> looked;
+  looked.reserve(candidates.size() + 1);
   for (const fs::path& candidate : candidates) looked.push_back(candidate);
   looked.push_back("$PATH");
   return absl::NotFoundError(absl::StrCat(
@@ -236,6 +237,7 @@ absl::Status StartDaemons(
           SpawnDetached(daemon.argv, setup.LogFile(daemon.name));
       if (!pid.ok()) {
         std::vector<pid_t> pids;
+        pids.reserve(spawned.size());
         for (const auto& [name, p] : spawned) pids.push_back(p);
         StopSpawned(pids);
         return pid.status();

@@ -57,6 +57,7 @@ absl::StatusOr<pid_t> SpawnDetached(const std::vector<std::string>& argv,
   posix_spawn_file_actions_adddup2(&setup.actions, 1, 2);
 
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const std::string& arg : argv) {
     args.push_back(const_cast<char*>(arg.c_str()));
   }

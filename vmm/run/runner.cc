@@ -331,7 +331,7 @@ class Runner::Registration {
 
 Runner::Runner(RunnerOptions options, ArtifactCache* artifacts,
                VmProvider* vms, SlotLimiter* slots)
-    : options_(std::move(options)),
+    : options_(options),
       artifacts_(artifacts),
       vms_(vms),
       slots_(slots) {}
