@@ -16,13 +16,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/process/subprocess.h"
 #include "common/workload_names.h"
 #include "spdlog/spdlog.h"
 #include "vmm/artifacts/artifact_inputs.h"
+#include "common/last_lines.h"
 #include "common/sync/cancel.h"
 #include "vmm/cache/cache_store.h"
 
@@ -77,13 +77,6 @@ std::string FormatElapsed(absl::Duration d) {
   int64_t seconds = absl::ToInt64Seconds(d);
   if (seconds < 60) return absl::StrFormat("%.1fs", absl::ToDoubleSeconds(d));
   return absl::StrFormat("%dm%02ds", seconds / 60, seconds % 60);
-}
-
-std::string LastLines(absl::string_view text, size_t count) {
-  std::vector<absl::string_view> lines =
-      absl::StrSplit(text, '\n', absl::SkipEmpty());
-  if (lines.size() > count) lines.erase(lines.begin(), lines.end() - count);
-  return absl::StrJoin(lines, "\n");
 }
 
 bool IsRegularFile(const fs::path& path, uintmax_t* size = nullptr) {

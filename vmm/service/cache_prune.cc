@@ -5,7 +5,6 @@
 #include <set>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "vmm/vm/vm_snapshots.h"
 
 namespace cloudlet::vmm {

@@ -5,13 +5,12 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/sync/poll.h"
 #include "common/process/subprocess.h"
 #include "spdlog/spdlog.h"
 #include "vmm/vm/runtime_state.h"
+#include "common/last_lines.h"
 #include "common/run_limits.h"
 
 namespace cloudlet::vmm {
@@ -22,14 +21,13 @@ namespace fs = std::filesystem;
 constexpr char kPortFile[] = "agent.port";
 constexpr char kLogFile[] = "agent.log";
 
-std::string LastLines(const fs::path& file, size_t count) {
+// The last `count` lines of the agent's log, its "console".
+std::string LogTail(const fs::path& file, size_t count) {
   std::ifstream in(file);
   std::string text((std::istreambuf_iterator<char>(in)),
                    std::istreambuf_iterator<char>());
-  std::vector<absl::string_view> lines =
-      absl::StrSplit(text, '\n', absl::SkipEmpty());
-  if (lines.size() > count) lines.erase(lines.begin(), lines.end() - count);
-  return lines.empty() ? "" : absl::StrCat(absl::StrJoin(lines, "\n"), "\n");
+  std::string tail = LastLines(text, count);
+  return tail.empty() ? tail : absl::StrCat(tail, "\n");
 }
 
 // An agent process on the host standing in for a VM. Member order is
@@ -45,7 +43,7 @@ class HostAgentVm : public Vm {
   Accel accel() const override { return Accel::kHost; }
   bool Exited() const override { return process_.HasExited(); }
   std::string ConsoleTail(size_t max_lines) const override {
-    return LastLines(state_.path() / kLogFile, max_lines);
+    return LogTail(state_.path() / kLogFile, max_lines);
   }
   ChildProcess& process() { return process_; }
 
@@ -106,7 +104,9 @@ absl::StatusOr<std::unique_ptr<Vm>> HostAgentProvider::Acquire(
         return static_cast<bool>(in >> port);
       });
   if (!listening.ok()) {
-    if (console_tail != nullptr) *console_tail = LastLines(dir / kLogFile, kConsoleTailLines);
+    if (console_tail != nullptr) {
+      *console_tail = LogTail(dir / kLogFile, kConsoleTailLines);
+    }
     return listening;
   }
   auto vm = std::make_unique<HostAgentVm>(*std::move(state),
