@@ -3,27 +3,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <map>
 #include <optional>
-#include <system_error>
 #include <utility>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/last_lines.h"
 #include "common/process/subprocess.h"
+#include "common/sync/cancel.h"
 #include "common/workload_names.h"
 #include "spdlog/spdlog.h"
 #include "vmm/artifacts/artifact_inputs.h"
-#include "common/last_lines.h"
-#include "common/sync/cancel.h"
 #include "vmm/cache/cache_store.h"
 
 namespace cloudlet::vmm {
@@ -77,6 +72,12 @@ std::string FormatElapsed(absl::Duration d) {
   int64_t seconds = absl::ToInt64Seconds(d);
   if (seconds < 60) return absl::StrFormat("%.1fs", absl::ToDoubleSeconds(d));
   return absl::StrFormat("%dm%02ds", seconds / 60, seconds % 60);
+}
+
+// The cache store's key of `recipe`'s entry built from inputs hashing to
+// `key`.
+EntryKey EntryKeyOf(const Recipe& recipe, const std::string& key) {
+  return EntryKey{recipe.entry_prefix, key, recipe.file_name};
 }
 
 bool IsRegularFile(const fs::path& path, uintmax_t* size = nullptr) {
@@ -140,7 +141,7 @@ class ArtifactCacheImpl : public ArtifactCache {
       state.set_key(*key);
       uintmax_t size = 0;
       fs::path file = store_->dir() /
-                      CacheStore::EntryName({recipe->entry_prefix, *key, ""}) /
+                      CacheStore::EntryName(EntryKeyOf(*recipe, *key)) /
                       recipe->file_name;
       if (IsRegularFile(file, &size)) {
         state.set_cached(true);
@@ -157,8 +158,8 @@ class ArtifactCacheImpl : public ArtifactCache {
       std::optional<Recipe> recipe = FindRecipe(name);
       absl::StatusOr<std::string> key = Key(*recipe);
       current[recipe->entry_prefix] =
-          key.ok() ? std::optional<std::string>(CacheStore::EntryName(
-                         {recipe->entry_prefix, *key, ""}))
+          key.ok() ? std::optional<std::string>(
+                         CacheStore::EntryName(EntryKeyOf(*recipe, *key)))
                    : std::nullopt;
     }
     return current;
@@ -201,7 +202,7 @@ class ArtifactCacheImpl : public ArtifactCache {
     };
     bool built = false;
     absl::StatusOr<CacheEntry> entry = store_->FindOrBuild(
-        EntryKey{recipe->entry_prefix, *key, recipe->file_name},
+        EntryKeyOf(*recipe, *key),
         [&](const fs::path& out_dir) {
           return Build(*recipe, *key, out_dir, report, cancelled);
         },
