@@ -148,6 +148,29 @@ std::vector<prometheus::MetricFamily> VmmMetricFamilies(
       "cloudlet_artifact_build_failures_total",
       "Guest artifact builds that failed, since the VMM started", *health,
       &v1::ArtifactState::build_failures));
+  if (health->has_build_cache()) {
+    prometheus::MetricFamily lookups =
+        Family("cloudlet_build_cache_lookups_total",
+               "Runs that looked their build up in the VMM's build cache, by "
+               "result (hit: the build was skipped; miss: it ran), since the "
+               "VMM started",
+               prometheus::MetricType::Counter);
+    for (const auto& [result, count] :
+         {std::pair<const char*, uint64_t>{"hit", health->build_cache().hits()},
+          {"miss", health->build_cache().misses()}}) {
+      prometheus::ClientMetric& metric = lookups.metric.emplace_back();
+      metric.label.push_back({"result", result});
+      metric.counter.value = static_cast<double>(count);
+    }
+    families.push_back(std::move(lookups));
+    prometheus::MetricFamily stored =
+        Family("cloudlet_build_cache_stored_total",
+               "Builds the VMM kept in its build cache, since it started",
+               prometheus::MetricType::Counter);
+    stored.metric.emplace_back().counter.value =
+        static_cast<double>(health->build_cache().stored());
+    families.push_back(std::move(stored));
+  }
   return families;
 }
 

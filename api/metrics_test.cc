@@ -208,6 +208,28 @@ TEST(VmmMetricFamilies, ReportsTheVmmGaugesAndPerArtifactCounters) {
             prometheus::MetricType::Counter);
 }
 
+TEST(VmmMetricFamilies, ReportsBuildCacheHitsMissesAndStoresWhenTheVmmKeepsBuilds) {
+  v1::VmmHealthResponse health = Health();
+  EXPECT_EQ(FindFamily(VmmMetricFamilies(health),
+                       "cloudlet_build_cache_lookups_total"),
+            nullptr);
+  health.mutable_build_cache()->set_hits(3);
+  health.mutable_build_cache()->set_misses(2);
+  health.mutable_build_cache()->set_stored(1);
+  std::vector<prometheus::MetricFamily> families = VmmMetricFamilies(health);
+  auto lookups = [&](const std::string& result) {
+    std::optional<prometheus::ClientMetric> sample = FindSample(
+        families, "cloudlet_build_cache_lookups_total", {{"result", result}});
+    return sample ? sample->counter.value : -1;
+  };
+  EXPECT_EQ(lookups("hit"), 3);
+  EXPECT_EQ(lookups("miss"), 2);
+  std::optional<prometheus::ClientMetric> stored =
+      FindSample(families, "cloudlet_build_cache_stored_total", {});
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->counter.value, 1);
+}
+
 TEST(ScrapeText, IsPrometheusTextWithTheApiAndVmmMetrics) {
   prometheus::Registry registry;
   ApiMetrics metrics(registry);

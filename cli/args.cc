@@ -37,6 +37,7 @@ Options:
   -q, --quiet             print only the workload's own output
       --no-start          never start cloudlet-vmm and cloudlet-api; fail
                           when nothing answers at the API URL
+      --rebuild           build even when the VMM has this build cached
   -h, --help              this text
   -V, --version           the version
 
@@ -94,6 +95,8 @@ absl::StatusOr<CliOptions> ParseArgs(const std::vector<std::string>& args) {
       options.quiet = true;
     } else if (arg == "--no-start") {
       options.no_start = true;
+    } else if (arg == "--rebuild") {
+      options.rebuild = true;
     } else if (arg == "--help" || arg == "-h") {
       return OnlyCommand(Command::kHelp);
     } else if (arg == "--version" || arg == "-V") {

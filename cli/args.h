@@ -20,6 +20,7 @@ struct CliOptions {
   bool json = false;                   // --json
   bool quiet = false;                  // --quiet / -q
   bool no_start = false;               // --no-start
+  bool rebuild = false;                // --rebuild
 };
 
 // Parses the arguments after the program name:

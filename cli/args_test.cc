@@ -26,11 +26,12 @@ TEST(ParseArgs, RunTakesTheConfigInEverySpelling) {
 TEST(ParseArgs, ReadsGlobalOptionsBeforeOrAfterTheCommand) {
   absl::StatusOr<CliOptions> options = ParseArgs(
       {"--api-url", "http://127.0.0.1:4000", "run", "-c", "x.toml", "--json",
-       "--no-start"});
+       "--no-start", "--rebuild"});
   ASSERT_TRUE(options.ok()) << options.status();
   EXPECT_EQ(*options->api_url, "http://127.0.0.1:4000");
   EXPECT_TRUE(options->json);
   EXPECT_TRUE(options->no_start);
+  EXPECT_TRUE(options->rebuild);
   EXPECT_FALSE(options->quiet);
   options = ParseArgs({"run", "x.toml", "-q", "--api-url=http://h:1"});
   ASSERT_TRUE(options.ok());

@@ -77,6 +77,9 @@ int RunCommand(const CliContext& context) {
     renderer.PrintError(config.status().message());
     return kExitUsage;
   }
+  if (context.options.rebuild) {
+    config->request.mutable_workload()->set_rebuild(true);
+  }
   absl::StatusOr<ApiUrl> url = ChooseApiUrl(context);
   if (!url.ok()) {
     renderer.PrintError(url.status().message());

@@ -17,6 +17,9 @@ inline constexpr uint64_t kMaxStdinBytes = 1 << 20;
 // What a run may print (stdout and stderr of build and run together)
 // before it is stopped with OUTPUT_LIMIT.
 inline constexpr uint64_t kOutputLimitBytes = 16 << 20;
+// The largest build output (a compiled program) the VMM keeps in its build
+// cache and an agent accepts back; a bigger one runs but is not cached.
+inline constexpr uint64_t kMaxBuiltProgramBytes = 128 << 20;
 // How many lines of a VM's console an error carries.
 inline constexpr size_t kConsoleTailLines = 40;
 

@@ -21,6 +21,7 @@
 #include "common/ids.h"
 #include "common/process/subprocess.h"
 #include "common/process/temp_dir.h"
+#include "common/run_limits.h"
 #include "common/workload_names.h"
 #include "spdlog/spdlog.h"
 
@@ -95,6 +96,28 @@ absl::Status WriteFile(const std::filesystem::path& path,
     return absl::InternalError(absl::StrCat("cannot write ", path.string()));
   }
   return absl::OkStatus();
+}
+
+// The file's content; ResourceExhausted when it is over `max_bytes`.
+absl::StatusOr<std::string> ReadFile(const std::filesystem::path& path,
+                                     uint64_t max_bytes) {
+  std::error_code error;
+  uintmax_t size = std::filesystem::file_size(path, error);
+  if (error) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot read ", path.string(), ": ", error.message()));
+  }
+  if (size > max_bytes) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        path.string(), " is ", size, " bytes, over the limit of ", max_bytes));
+  }
+  std::ifstream file(path, std::ios::binary);
+  std::string content(size, '\0');
+  file.read(content.data(), static_cast<std::streamsize>(size));
+  if (!file) {
+    return absl::InternalError(absl::StrCat("cannot read ", path.string()));
+  }
+  return content;
 }
 
 // Gives `root` and everything under it to `owner`.
@@ -178,6 +201,12 @@ class RunSession {
         return Fail(v1::INTERNAL_ERROR, v1::PENDING, std::string(s.message()));
       }
     }
+    const bool cached_build = run_.build && run_.request.has_prebuilt();
+    if (cached_build) {
+      if (absl::Status s = WritePrebuilt(work); !s.ok()) {
+        return Fail(v1::INTERNAL_ERROR, v1::PENDING, std::string(s.message()));
+      }
+    }
     std::vector<std::pair<std::string, std::string>> run_env = {
         {"TMPDIR", tmp.string()}};
     if (options_.run_as) {
@@ -194,7 +223,10 @@ class RunSession {
     }
     std::vector<std::string> env = MergeEnv(run_.env, run_env);
 
-    if (run_.build) {
+    if (cached_build) {
+      if (!AnnounceCachedBuild()) return;
+      if (!run_.run) return Done(v1::BUILDING, "build cached");
+    } else if (run_.build) {
       std::optional<StageOutcome> built =
           Stage(v1::BUILDING, run_.plan.build->argv, work, env, "");
       if (!built) return;
@@ -207,6 +239,7 @@ class RunSession {
                                  "` ended with ", built->status.ToString(),
                                  OomNote()));
       }
+      if (run_.request.return_build()) SendBuildOutputs(work);
       if (!run_.run) {
         SetTermination(built->status, result_);
         return Done(v1::BUILDING, "build succeeded");
@@ -228,6 +261,71 @@ class RunSession {
     SetTermination(ran->status, result_);
     Done(v1::RUNNING, absl::StrCat("the program ended with ",
                                    ran->status.ToString(), OomNote()));
+  }
+
+  // Writes the request's prebuilt program (checked by Prepare to be the
+  // plan's build outputs) where the build would have left it.
+  absl::Status WritePrebuilt(const std::filesystem::path& work) {
+    for (const v1::BuiltFile& file : run_.request.prebuilt().files()) {
+      std::filesystem::path path = work / file.path();
+      if (absl::Status s = WriteFile(path, file.content()); !s.ok()) return s;
+      std::error_code error;
+      std::filesystem::permissions(
+          path,
+          file.executable() ? std::filesystem::perms(0755)
+                            : std::filesystem::perms(0644),
+          error);
+      if (error) {
+        return absl::InternalError(absl::StrCat(
+            "cannot set the mode of ", path.string(), ": ", error.message()));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // The BUILDING stage of a run whose build came from the cache: announced
+  // (cached) so that clients see the stages they expect, with nothing run.
+  // False when the run must not go on (the result is set).
+  bool AnnounceCachedBuild() {
+    if (std::optional<StopRequest> stop = control_.stop_request()) {
+      Fail(stop->reason, v1::BUILDING, stop->message);
+      return false;
+    }
+    v1::ExecuteEvent change;
+    change.mutable_stage()->set_stage(v1::BUILDING);
+    change.mutable_stage()->set_cached(true);
+    change.mutable_stage()->set_detail(
+        absl::StrCat("cached build (`", run_.plan.build->Display(),
+                     "` not run)"));
+    sink_.Send(change);
+    return true;
+  }
+
+  // Sends the build's outputs as a `built` event for the caller to keep.
+  // Best effort: an output that cannot be read or is over the cap is
+  // logged and nothing is sent; the run goes on either way.
+  void SendBuildOutputs(const std::filesystem::path& work) {
+    v1::ExecuteEvent event;
+    v1::BuiltProgram& program = *event.mutable_built();
+    uint64_t bytes = 0;
+    for (const std::string& output : run_.plan.build_outputs) {
+      absl::StatusOr<std::string> content =
+          ReadFile(work / output, kMaxBuiltProgramBytes - bytes);
+      if (!content.ok()) {
+        spdlog::warn("run={} event=build_output_not_sent output={} error=\"{}\"",
+                     control_.run_id(), output,
+                     std::string(content.status().message()));
+        return;
+      }
+      bytes += content->size();
+      v1::BuiltFile& file = *program.add_files();
+      file.set_path(output);
+      file.set_content(*std::move(content));
+      file.set_executable(::access((work / output).c_str(), X_OK) == 0);
+    }
+    spdlog::debug("run={} event=build_output_sent files={} bytes={}",
+                  control_.run_id(), program.files_size(), bytes);
+    sink_.Send(event);
   }
 
   // Runs one stage; nullopt when it could not start (the result is set).
@@ -403,9 +501,10 @@ v1::Result Executor::Run(const PreparedRun& run, RunControl& control,
   const v1::Workload& workload = run.request.workload();
   spdlog::info(
       "run={} event=accepted language={} action={} code_bytes={} "
-      "timeout={} output_limit={}",
+      "prebuilt={} timeout={} output_limit={}",
       run.request.run_id(), std::string(LanguageName(workload.language())),
       std::string(ActionName(workload.action())), workload.code().size(),
+      run.request.has_prebuilt(),
       absl::FormatDuration(run.timeout), run.output_limit_bytes);
   v1::Result result = RunSession(run, options_, control, sink).Run();
   spdlog::info(

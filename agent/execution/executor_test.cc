@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "agent/testing/recording_sink.h"
@@ -182,6 +183,86 @@ TEST_F(ExecutorTest, AMissingToolchainIsAFailedPreconditionNamingTheTool) {
       executor.Prepare(Request(v1::RUST, "fn main() {}"));
   EXPECT_EQ(run.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(run.status().message(), HasSubstr("`cargo`"));
+}
+
+// The `built` event of a run, if it sent one.
+std::optional<v1::BuiltProgram> BuiltEvent(const RecordingSink& sink) {
+  for (const v1::ExecuteEvent& event : sink.events) {
+    if (event.has_built()) return event.built();
+  }
+  return std::nullopt;
+}
+
+TEST_F(ExecutorTest, ASuccessfulBuildSendsItsOutputWhenAskedBeforeRunning) {
+  v1::ExecuteRequest request =
+      Request(v1::C, "#include <stdio.h>\nint main(){puts(\"hi\");}");
+  request.set_return_build(true);
+  v1::Result result = Execute(request);
+  EXPECT_EQ(result.status(), v1::DONE);
+  std::optional<v1::BuiltProgram> built = BuiltEvent(sink_);
+  ASSERT_TRUE(built.has_value());
+  ASSERT_EQ(built->files_size(), 1);
+  EXPECT_EQ(built->files(0).path(), "main");
+  EXPECT_TRUE(built->files(0).executable());
+  EXPECT_GT(built->files(0).content().size(), 1000u);  // an ELF program
+  // Sent before the run stage starts, so a cancelled run still leaves it.
+  size_t built_at = 0, running_at = 0;
+  for (size_t i = 0; i < sink_.events.size(); ++i) {
+    if (sink_.events[i].has_built()) built_at = i;
+    if (sink_.events[i].stage().stage() == v1::RUNNING) running_at = i;
+  }
+  EXPECT_LT(built_at, running_at);
+}
+
+TEST_F(ExecutorTest, NoBuildOutputUnlessAskedOrWhenTheBuildFails) {
+  Execute(Request(v1::C, "int main(){return 0;}"));
+  EXPECT_FALSE(BuiltEvent(sink_).has_value());
+  sink_.events.clear();
+  v1::ExecuteRequest broken = Request(v1::C, "int main( {");
+  broken.set_return_build(true);
+  EXPECT_EQ(Execute(broken).reason(), v1::BUILD_FAILED);
+  EXPECT_FALSE(BuiltEvent(sink_).has_value());
+}
+
+TEST_F(ExecutorTest, APrebuiltProgramRunsWithoutBuilding) {
+  v1::ExecuteRequest first =
+      Request(v1::C, "#include <stdio.h>\nint main(){puts(\"from cache\");}");
+  first.set_return_build(true);
+  Execute(first);
+  std::optional<v1::BuiltProgram> built = BuiltEvent(sink_);
+  ASSERT_TRUE(built.has_value());
+  sink_.events.clear();
+
+  // The code no longer compiles: only a run that skips the build works.
+  v1::ExecuteRequest again = Request(v1::C, "not C at all");
+  *again.mutable_prebuilt() = *built;
+  v1::Result result = Execute(again);
+  EXPECT_EQ(result.status(), v1::DONE) << result.message();
+  EXPECT_EQ(sink_.Output(v1::RUNNING, v1::STDOUT), "from cache\n");
+  EXPECT_EQ(sink_.Output(v1::BUILDING, v1::STDERR), "");
+  ASSERT_GE(sink_.events.size(), 2u);
+  EXPECT_EQ(sink_.events[1].stage().stage(), v1::BUILDING);
+  EXPECT_TRUE(sink_.events[1].stage().cached());
+  EXPECT_THAT(sink_.events[1].stage().detail(), HasSubstr("cached build"));
+  EXPECT_FALSE(result.timings().has_build());
+  EXPECT_TRUE(WorkRootEmpty());
+}
+
+TEST_F(ExecutorTest, APrebuiltProgramMustBeThePlansBuildOutputs) {
+  Executor executor(options_);
+  v1::ExecuteRequest request = Request(v1::C, "int main(){}");
+  v1::BuiltFile* file = request.mutable_prebuilt()->add_files();
+  file->set_path("../../etc/passwd");
+  EXPECT_THAT(executor.Prepare(request).status().message(),
+              HasSubstr("is not a build output"));
+  request.mutable_prebuilt()->clear_files();
+  EXPECT_THAT(executor.Prepare(request).status().message(),
+              HasSubstr("lacks the build output \"main\""));
+  file = request.mutable_prebuilt()->add_files();
+  file->set_path("main");
+  request.mutable_prebuilt()->add_files()->set_path("main");
+  EXPECT_THAT(executor.Prepare(request).status().message(),
+              HasSubstr("is not a build output"));
 }
 
 TEST_F(ExecutorTest, PrepareFillsARunIdAndCapsLimits) {

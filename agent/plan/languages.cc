@@ -23,8 +23,10 @@ LanguagePlan RustPlan(const v1::Workload& workload) {
   plan.build = PlannedCommand{{"cargo", "build", "--offline"}};
   if (workload.release()) plan.build->argv.push_back("--release");
   plan.run_needs_build = true;
-  plan.run = PlannedCommand{{absl::StrCat(
-      "./target/", workload.release() ? "release" : "debug", "/", kCrateName)}};
+  std::string binary = absl::StrCat(
+      "target/", workload.release() ? "release" : "debug", "/", kCrateName);
+  plan.run = PlannedCommand{{absl::StrCat("./", binary)}};
+  plan.build_outputs = {binary};
   plan.required_tools = {"cargo", "rustc"};
   return plan;
 }
@@ -39,6 +41,7 @@ LanguagePlan CompiledPlan(const v1::Workload& workload, const char* compiler,
   plan.build = PlannedCommand{std::move(argv)};
   plan.run_needs_build = true;
   plan.run = PlannedCommand{{"./main"}};
+  plan.build_outputs = {"main"};
   plan.required_tools = {compiler};
   return plan;
 }

@@ -31,6 +31,10 @@ struct LanguagePlan {
   // so a RUN action still builds first; false when the build is only a
   // check (python, node), which RUN then skips.
   bool run_needs_build = false;
+  // What of the build's result the run stage needs, relative to the work
+  // dir: the files a build cache keeps and a cached run gets back instead
+  // of building (empty for a check: that it passed is all there is).
+  std::vector<std::string> build_outputs;
   // The run stage; the workload's args are appended.
   PlannedCommand run;
   // Environment defaults for both stages; the workload's env overrides them

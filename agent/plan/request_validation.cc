@@ -1,10 +1,12 @@
 #include "agent/plan/request_validation.h"
 
+#include <set>
 #include <string>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "agent/plan/languages.h"
 #include "common/workload_names.h"
@@ -80,6 +82,37 @@ absl::Status ValidateArgsAndEnv(const v1::Workload& workload) {
   return absl::OkStatus();
 }
 
+// The prebuilt files must be what this agent's build would have left: the
+// plan's outputs, each once, no more than `max_bytes` in all. Anything else
+// (a path that leaves the work dir, a file the run does not need) is a
+// caller's mistake.
+absl::Status ValidatePrebuilt(const v1::ExecuteRequest& request,
+                              const LanguagePlan& plan, size_t max_bytes) {
+  if (!request.has_prebuilt()) return absl::OkStatus();
+  std::set<std::string> expected(plan.build_outputs.begin(),
+                                 plan.build_outputs.end());
+  size_t bytes = 0;
+  for (const v1::BuiltFile& file : request.prebuilt().files()) {
+    if (expected.erase(file.path()) == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "prebuilt: \"", absl::CEscape(file.path()),
+          "\" is not a build output of this workload (expected: ",
+          absl::StrJoin(plan.build_outputs, ", "), ")"));
+    }
+    bytes += file.content().size();
+  }
+  if (!expected.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("prebuilt lacks the build output \"", *expected.begin(),
+                     "\""));
+  }
+  if (bytes > max_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "prebuilt is ", bytes, " bytes, over the limit of ", max_bytes));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status ValidateExecuteRequest(const v1::ExecuteRequest& request,
@@ -105,7 +138,13 @@ absl::Status ValidateExecuteRequest(const v1::ExecuteRequest& request,
         " bytes, over the agent's limit of ", limits.max_code_bytes,
         " bytes; send a smaller source file"));
   }
-  if (absl::Status s = PlanWorkload(workload).status(); !s.ok()) return s;
+  absl::StatusOr<LanguagePlan> plan = PlanWorkload(workload);
+  if (!plan.ok()) return plan.status();
+  if (absl::Status s =
+          ValidatePrebuilt(request, *plan, limits.max_prebuilt_bytes);
+      !s.ok()) {
+    return s;
+  }
   if (!v1::Action_IsValid(workload.action())) {
     return absl::InvalidArgumentError(absl::StrCat(
         "workload.action: unknown action ", static_cast<int>(workload.action()),

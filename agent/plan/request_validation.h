@@ -13,6 +13,7 @@ namespace cloudlet::agent {
 struct RequestLimits {
   size_t max_code_bytes = kMaxCodeBytes;
   size_t max_stdin_bytes = kMaxStdinBytes;
+  size_t max_prebuilt_bytes = kMaxBuiltProgramBytes;
 };
 
 // The longest run id a caller may choose; ids are also used in directory
@@ -26,7 +27,8 @@ inline constexpr size_t kMaxHostEntropyBytes = 512;
 // OK when `request` can be run. Otherwise InvalidArgument whose message
 // names the field and says what to change ("workload.code is empty: send
 // the source file's content"). Checks only the request itself, not whether
-// the toolchain is installed.
+// the toolchain is installed. A prebuilt program must hold exactly the
+// plan's build outputs, each once.
 absl::Status ValidateExecuteRequest(const v1::ExecuteRequest& request,
                                     const RequestLimits& limits);
 

@@ -57,6 +57,7 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
 
   const RequestLimits& limits = server->options_.executor.request_limits;
   size_t max_message = limits.max_code_bytes + limits.max_stdin_bytes +
+                       limits.max_prebuilt_bytes +
                        (1 << 20);  // room for args, env and framing
   grpc::ServerBuilder builder;
   builder.AddListeningPort(*address, grpc::InsecureServerCredentials(),

@@ -145,7 +145,17 @@ void Renderer::ClearProgress() {
 }
 
 void Renderer::OnStage(const v1::StageChange& stage) {
-  if (!options_.stderr_is_tty || options_.mode != OutputMode::kNormal) return;
+  if (options_.mode != OutputMode::kNormal) return;
+  if (stage.stage() == v1::BUILDING && stage.cached()) {
+    // Said on a pipe too: it is why no compiler output follows.
+    if (!options_.stderr_is_tty) {
+      err_("cloudlet: build: cached\n");
+    } else {
+      Status("build: cached", kCyan);
+    }
+    return;
+  }
+  if (!options_.stderr_is_tty) return;
   std::string text;
   switch (stage.stage()) {
     case v1::QUEUED:

@@ -101,6 +101,22 @@ TEST_F(RendererTest, NoStageHeadersOrColourWithoutATerminal) {
   EXPECT_EQ(out_, "");
 }
 
+TEST_F(RendererTest, ACachedBuildSaysSoOnStderrOnAPipeAndATerminal) {
+  v1::RunEvent cached = Stage(v1::BUILDING, "cached build (`gcc` not run)");
+  cached.mutable_stage()->set_cached(true);
+  for (bool tty : {false, true}) {
+    err_.clear();
+    Renderer renderer = Make(OutputMode::kNormal, tty);
+    renderer.OnSseEvent(Sse(cached));
+    EXPECT_THAT(err_, HasSubstr("build: cached")) << "tty=" << tty;
+    EXPECT_EQ(out_, "");
+  }
+  err_.clear();
+  Renderer quiet = Make(OutputMode::kQuiet, false);
+  quiet.OnSseEvent(Sse(cached));
+  EXPECT_EQ(err_, "");
+}
+
 TEST_F(RendererTest, TerminalGetsStageHeadersAndAColouredEnd) {
   Renderer renderer = Make(OutputMode::kNormal, true);
   renderer.OnSseEvent(Sse(Stage(v1::BUILDING, "cargo build --release")));

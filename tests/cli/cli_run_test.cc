@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "common/rpc/net.h"
 #include "common/process/temp_dir.h"
@@ -91,6 +92,47 @@ TEST_F(CliRunTest, OutputArrivesByteForByteOnItsStreamAndTheExitCodeIsTheWorkloa
   EXPECT_EQ(run.out, std::string("a\0b", 3));
   // Off a terminal, with the artifacts cached, the CLI adds no line.
   EXPECT_EQ(run.err, "to-stderr\n");
+}
+
+TEST_F(CliRunTest, ASecondRunOfUnchangedCodeSaysBuildCachedAndShowsNoCompilerOutput) {
+  Start();
+  // A warning on every build: compiler output that a cached run must not
+  // show again.
+  const std::string code =
+      "#include <stdio.h>\n#warning compiled-now\n"
+      "int main(){puts(\"hello\");return 5;}\n";
+  CliOutcome first =
+      Cloudlet({"run", "--no-start", "-c", Config("c", "main.c", code)});
+  EXPECT_EQ(first.exit.code, 5) << first.err;
+  EXPECT_THAT(first.err, HasSubstr("compiled-now"));
+  EXPECT_THAT(first.err, ::testing::Not(HasSubstr("build: cached")));
+
+  CliOutcome second =
+      Cloudlet({"run", "--no-start", "-c", Config("c", "main.c", code)});
+  EXPECT_EQ(second.exit.code, 5) << second.err;
+  EXPECT_EQ(second.out, "hello\n");
+  EXPECT_EQ(second.err, "cloudlet: build: cached\n");
+
+  CliOutcome rebuilt = Cloudlet(
+      {"run", "--no-start", "--rebuild", "-c", Config("c", "main.c", code)});
+  EXPECT_EQ(rebuilt.exit.code, 5) << rebuilt.err;
+  EXPECT_THAT(rebuilt.err, HasSubstr("compiled-now"));
+
+  // One changed byte builds again.
+  CliOutcome changed = Cloudlet(
+      {"run", "--no-start", "-c",
+       Config("c", "main.c", absl::StrReplaceAll(code, {{"return 5", "return 6"}}))});
+  EXPECT_EQ(changed.exit.code, 6) << changed.err;
+  EXPECT_THAT(changed.err, HasSubstr("compiled-now"));
+
+  absl::StatusOr<HttpResult> metrics =
+      HttpCall("GET", absl::StrCat(chain_->api_url(), "/metrics"), "",
+               absl::Seconds(10));
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  EXPECT_THAT(metrics->body,
+              HasSubstr("cloudlet_build_cache_lookups_total{result=\"hit\"} 1"));
+  EXPECT_THAT(metrics->body,
+              HasSubstr("cloudlet_build_cache_lookups_total{result=\"miss\"} 2"));
 }
 
 TEST_F(CliRunTest, WorkloadKilledBySignalExitsWith128PlusIt) {

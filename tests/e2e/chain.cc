@@ -18,6 +18,10 @@ absl::StatusOr<std::unique_ptr<Chain>> Chain::Start(const Options& options) {
   spawn.argv = {CLOUDLET_VMM_BINARY, "--listen=127.0.0.1:0",
                 absl::StrCat("--port_file=", port_file.string()),
                 absl::StrCat("--runtime_dir=", (dir->path() / "run").string()),
+                // Each chain starts with no cached builds, whatever ran
+                // before it.
+                absl::StrCat("--build_cache_dir=",
+                             (dir->path() / "builds").string()),
                 // Teardown must not wait for a run to finish by itself.
                 "--shutdown_grace=2s"};
   spawn.argv.insert(spawn.argv.end(), options.vmm_flags.begin(),

@@ -23,6 +23,9 @@ absl::StatusOr<std::unique_ptr<VmmProcess>> VmmProcess::Start(
   options.argv = {CLOUDLET_VMM_BINARY, "--listen=127.0.0.1:0",
                   absl::StrCat("--port_file=", port_file.string()),
                   absl::StrCat("--runtime_dir=", runtime_dir.string()),
+                  // No builds cached by earlier tests.
+                  absl::StrCat("--build_cache_dir=",
+                               (work->path() / "builds").string()),
                   "--log_level=info"};
   options.argv.insert(options.argv.end(), flags.begin(), flags.end());
   options.stdout_mode = StdioMode::kInherit;

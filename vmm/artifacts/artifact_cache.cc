@@ -116,6 +116,10 @@ class ArtifactCacheImpl : public ArtifactCache {
         ImageArtifactName(language), progress, cancelled, lease.get());
     if (!image.ok()) return image.status();
     artifacts.image = *std::move(image);
+    // Entry names hash every input of the initramfs and the image.
+    artifacts.runtime_key =
+        absl::StrCat(artifacts.initramfs.parent_path().filename().string(),
+                     " ", artifacts.image.parent_path().filename().string());
     artifacts.lease = std::move(lease);
     return artifacts;
   }

@@ -25,6 +25,9 @@ struct GuestArtifacts {
   std::filesystem::path kernel;     // bzImage
   std::filesystem::path initramfs;  // cpio with /init, busybox, the agent
   std::filesystem::path image;      // the language's squashfs root
+  // Names the runtime a workload builds in (the image, and the initramfs
+  // with the agent): part of a build's cache key (build_cache.h).
+  std::string runtime_key;
   // Leases the three cache entries, so that no prune removes them: keep
   // it (or a copy) until the VM is gone. Null for host agents.
   std::shared_ptr<const ArtifactLease> lease;

@@ -93,6 +93,7 @@ void EventRelay::FromAgent(const v1::ExecuteEvent& event) {
                    event.output().data().size());
       *out.mutable_output() = event.output();
       break;
+    case v1::ExecuteEvent::kBuilt:  // the VMM's (the runner keeps it)
     case v1::ExecuteEvent::EVENT_NOT_SET:
       return;
   }

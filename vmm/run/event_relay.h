@@ -49,8 +49,9 @@ class EventRelay {
               uint32_t memory_mib, uint32_t vcpus);
 
   // One event of the agent's Execute stream: StageChange and OutputChunk go
-  // out unchanged; the agent's Accepted is dropped (the caller has ours);
-  // its Result is kept for FinishWithAgentResult.
+  // out unchanged; the agent's Accepted is dropped (the caller has ours),
+  // and so is a build output (the VMM's to keep); its Result is kept for
+  // FinishWithAgentResult.
   void FromAgent(const v1::ExecuteEvent& event);
   bool has_agent_result() const { return agent_result_.has_value(); }
 

@@ -139,11 +139,12 @@ Ending FromCause(const Cancellation& cancel) {
 class RunLifecycle {
  public:
   RunLifecycle(const RunnerOptions& options, ArtifactCache* artifacts,
-               VmProvider* vms, const ResolvedRun& run, EventRelay& relay,
-               Cancellation& cancel, Watchdog& watchdog,
+               BuildCache* builds, VmProvider* vms, const ResolvedRun& run,
+               EventRelay& relay, Cancellation& cancel, Watchdog& watchdog,
                SlotLimiter::Ticket& ticket, std::atomic<int>& vms_running)
       : options_(options),
         artifacts_(artifacts),
+        builds_(builds),
         vms_(vms),
         run_(run),
         relay_(relay),
@@ -155,6 +156,7 @@ class RunLifecycle {
   Ending Drive() {
     std::optional<GuestArtifacts> artifacts;
     if (std::optional<Ending> ending = Prepare(artifacts)) return *ending;
+    FindBuild(*artifacts);
     if (std::optional<Ending> ending = Queue()) return *ending;
     CountedVm counted(vms_running_);  // from the start of the boot
     std::unique_ptr<Vm> vm;
@@ -186,6 +188,38 @@ class RunLifecycle {
     }
     out = *std::move(artifacts);
     return std::nullopt;
+  }
+
+  // Looks the workload's build up in the build cache (unless there is
+  // none, or the workload asks for a rebuild).
+  void FindBuild(const GuestArtifacts& artifacts) {
+    if (builds_ == nullptr) return;
+    build_key_ = BuildCache::KeyOf(run_.workload, artifacts.runtime_key);
+    if (run_.workload.rebuild()) {
+      spdlog::info("run={} event=build_cache_skipped entry={} why=rebuild",
+                   relay_.run_id(), CacheStore::EntryName(*build_key_));
+      return;
+    }
+    cached_build_ = builds_->Find(*build_key_);
+    spdlog::info("run={} event=build_cache_{} entry={}", relay_.run_id(),
+                 cached_build_ ? "hit" : "miss",
+                 CacheStore::EntryName(*build_key_));
+  }
+
+  // Keeps the build output the agent sent. Best effort: the run goes on
+  // whether it is kept or not.
+  void StoreBuild(const v1::BuiltProgram& program) {
+    if (builds_ == nullptr || !build_key_) return;
+    absl::Status stored = builds_->Store(*build_key_, program);
+    if (stored.ok()) {
+      spdlog::info("run={} event=build_cached entry={} bytes={}",
+                   relay_.run_id(), CacheStore::EntryName(*build_key_),
+                   program.ByteSizeLong());
+    } else {
+      spdlog::warn("run={} event=build_not_cached entry={} error=\"{}\"",
+                   relay_.run_id(), CacheStore::EntryName(*build_key_),
+                   std::string(stored.message()));
+    }
   }
 
   std::optional<Ending> Queue() {
@@ -254,6 +288,11 @@ class RunLifecycle {
     // both from these before the workload starts.
     *request.mutable_host_time() = ToProtoTimestamp(absl::Now());
     request.set_host_entropy(HostEntropy());
+    if (cached_build_) {
+      *request.mutable_prebuilt() = cached_build_->program;
+    } else if (build_key_) {
+      request.set_return_build(true);
+    }
 
     // The agent enforces the timeout itself and reports TIMEOUT; the
     // watchdog is the backstop for an agent that cannot.
@@ -267,7 +306,10 @@ class RunLifecycle {
           cancel_.OnCancel([&context] { context.TryCancel(); });
       status = vm.agent().Execute(
           context, request,
-          [this](const v1::ExecuteEvent& event) { relay_.FromAgent(event); });
+          [this](const v1::ExecuteEvent& event) {
+            if (event.has_built()) return StoreBuild(event.built());
+            relay_.FromAgent(event);
+          });
     }
     if (relay_.has_agent_result()) return Ending{true, v1::EXITED, "", ""};
 
@@ -298,6 +340,7 @@ class RunLifecycle {
 
   const RunnerOptions& options_;
   ArtifactCache* const artifacts_;
+  BuildCache* const builds_;
   VmProvider* const vms_;
   const ResolvedRun& run_;
   EventRelay& relay_;
@@ -305,6 +348,8 @@ class RunLifecycle {
   Watchdog& watchdog_;
   SlotLimiter::Ticket& ticket_;
   std::atomic<int>& vms_running_;
+  std::optional<EntryKey> build_key_;         // set when builds are kept
+  std::optional<CachedBuild> cached_build_;  // leased until the run ends
 };
 
 }  // namespace
@@ -330,9 +375,10 @@ class Runner::Registration {
 };
 
 Runner::Runner(RunnerOptions options, ArtifactCache* artifacts,
-               VmProvider* vms, SlotLimiter* slots)
+               BuildCache* builds, VmProvider* vms, SlotLimiter* slots)
     : options_(options),
       artifacts_(artifacts),
+      builds_(builds),
       vms_(vms),
       slots_(slots) {}
 
@@ -374,8 +420,8 @@ absl::Status Runner::Run(const v1::RunRequest& request, RunEventSink& sink,
   {
     Watchdog watchdog(options_.watch_interval, std::move(caller_gone),
                       &cancel);
-    ending = RunLifecycle(options_, artifacts_, vms_, *run, relay, cancel,
-                          watchdog, *slot, vms_running_)
+    ending = RunLifecycle(options_, artifacts_, builds_, vms_, *run, relay,
+                          cancel, watchdog, *slot, vms_running_)
                  .Drive();
   }
   slot.reset();  // the VM is gone: the next run may have the slot

@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "vmm.pb.h"
 #include "vmm/artifacts/artifact_cache.h"
+#include "vmm/artifacts/build_cache.h"
 #include "vmm/run/cancellation.h"
 #include "vmm/run/event_relay.h"
 #include "vmm/run/run_request.h"
@@ -35,14 +36,19 @@ struct RunnerOptions {
 };
 
 // Runs workloads, one fresh VM each: the whole lifecycle of a run (admit,
-// artifacts, queue, boot, the agent's Execute, result), with no gRPC server
-// in sight. Thread-safe: every Run call runs on its caller's thread, and
+// artifacts, cached build, queue, boot, the agent's Execute, result), with
+// no gRPC server in sight. A run whose build is cached sends it to its VM,
+// which skips the build; any other run asks its agent for the build's
+// output and keeps it (unless the workload says rebuild, which only skips
+// the lookup). Thread-safe: every Run call runs on its caller's thread, and
 // the other methods may be called from any thread meanwhile. The
-// artifacts, VM provider and slot limiter must outlive the Runner.
+// artifacts, build cache, VM provider and slot limiter must outlive the
+// Runner.
 class Runner {
  public:
-  Runner(RunnerOptions options, ArtifactCache* artifacts, VmProvider* vms,
-         SlotLimiter* slots);
+  // `builds` may be null: every run then builds.
+  Runner(RunnerOptions options, ArtifactCache* artifacts, BuildCache* builds,
+         VmProvider* vms, SlotLimiter* slots);
   Runner(const Runner&) = delete;
   Runner& operator=(const Runner&) = delete;
 
@@ -77,6 +83,7 @@ class Runner {
 
   const RunnerOptions options_;
   ArtifactCache* const artifacts_;
+  BuildCache* const builds_;
   VmProvider* const vms_;
   SlotLimiter* const slots_;
 

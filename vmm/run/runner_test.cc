@@ -7,6 +7,7 @@
 #include <atomic>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "common/process/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "vmm/artifacts/build_cache.h"
 #include "vmm/run/proto_time.h"
 #include "vmm/vm/host_agent_provider.h"
 
@@ -52,7 +54,7 @@ class FakeArtifacts : public ArtifactCache {
       return absl::CancelledError("cancelled");
     }
     return GuestArtifacts{"/dev/null", "/dev/null", "/dev/null",
-                          /*lease=*/nullptr};
+                          /*runtime_key=*/"fake-runtime", /*lease=*/nullptr};
   }
   absl::StatusOr<std::filesystem::path> EnsureArtifact(
       absl::string_view, const ProgressCallback&, const CancelledFn&) override {
@@ -129,6 +131,22 @@ bool IsStage(const v1::RunEvent& event, v1::Stage stage) {
   return event.has_stage() && event.stage().stage() == stage;
 }
 
+v1::RunRequest C(const std::string& code) {
+  v1::RunRequest request;
+  request.mutable_workload()->set_language(v1::C);
+  request.mutable_workload()->set_code(code);
+  return request;
+}
+
+// The BUILDING stage change of a run, if it had one.
+std::optional<v1::StageChange> BuildingStage(
+    const std::vector<v1::RunEvent>& events) {
+  for (const v1::RunEvent& event : events) {
+    if (IsStage(event, v1::BUILDING)) return event.stage();
+  }
+  return std::nullopt;
+}
+
 v1::RunRequest Shell(const std::string& code,
                      absl::Duration timeout = absl::ZeroDuration()) {
   v1::RunRequest request;
@@ -167,8 +185,15 @@ class RunnerTest : public ::testing::Test {
     slots_ = std::make_unique<SlotLimiter>(max_running, max_queue);
     RunnerOptions options;
     options.agent_grace = absl::Seconds(2);
-    runner_ = std::make_unique<Runner>(options, artifacts_.get(), provider,
-                                       slots_.get());
+    absl::StatusOr<TempDir> cache = TempDir::Create("runner-test-cache-");
+    ASSERT_TRUE(cache.ok()) << cache.status();
+    cache_.emplace(*std::move(cache));
+    absl::StatusOr<std::unique_ptr<CacheStore>> store =
+        CacheStore::Open(cache_->path());
+    ASSERT_TRUE(store.ok()) << store.status();
+    builds_ = std::make_unique<BuildCache>(*std::move(store));
+    runner_ = std::make_unique<Runner>(options, artifacts_.get(), builds_.get(),
+                                       provider, slots_.get());
   }
   void SetUp() override { Make(2, 2); }
 
@@ -179,6 +204,8 @@ class RunnerTest : public ::testing::Test {
   }
 
   std::optional<TempDir> runtime_;  // outlives the runner and its VMs
+  std::optional<TempDir> cache_;
+  std::unique_ptr<BuildCache> builds_;
   std::unique_ptr<FakeArtifacts> artifacts_;
   std::unique_ptr<HostAgentProvider> agents_;
   std::unique_ptr<PanickingProvider> panicking_;
@@ -215,6 +242,68 @@ TEST_F(RunnerTest, StreamsEveryStageInOrderAndPassesTheExitCodeThrough) {
   EXPECT_TRUE(result.timings().has_total());
   EXPECT_FALSE(result.timings().has_queue());
   EXPECT_TRUE(ProcessGone(last_agent_pid()));
+}
+
+TEST_F(RunnerTest, ASecondRunOfTheSameCodeUsesTheCachedBuild) {
+  const std::string code =
+      "#include <stdio.h>\nint main(){puts(\"built once\");return 4;}";
+  RecordingSink first;
+  ASSERT_TRUE(runner_->Run(C(code), first, [] { return false; }).ok());
+  EXPECT_EQ(first.result().exit_code(), 4);
+  ASSERT_TRUE(BuildingStage(first.events()).has_value());
+  EXPECT_FALSE(BuildingStage(first.events())->cached());
+  EXPECT_EQ(builds_->counts().stored, 1u);
+  for (const v1::RunEvent& event : first.events()) {
+    EXPECT_FALSE(event.DebugString().find("built {") != std::string::npos)
+        << "the agent's build output is the VMM's, not the caller's";
+  }
+
+  RecordingSink second;
+  ASSERT_TRUE(runner_->Run(C(code), second, [] { return false; }).ok());
+  EXPECT_EQ(second.stdout_text(), "built once\n");
+  EXPECT_EQ(second.result().exit_code(), 4);
+  ASSERT_TRUE(BuildingStage(second.events()).has_value());
+  EXPECT_TRUE(BuildingStage(second.events())->cached());
+  EXPECT_FALSE(second.result().timings().has_build());
+  EXPECT_EQ(builds_->counts().hits, 1u);
+}
+
+TEST_F(RunnerTest, OneChangedByteRebuilds) {
+  RecordingSink first, second;
+  ASSERT_TRUE(runner_->Run(C("int main(){return 1;}"), first, [] {
+                return false;
+              }).ok());
+  ASSERT_TRUE(runner_->Run(C("int main(){return 2;}"), second, [] {
+                return false;
+              }).ok());
+  EXPECT_EQ(second.result().exit_code(), 2);
+  EXPECT_FALSE(BuildingStage(second.events())->cached());
+  EXPECT_EQ(builds_->counts().stored, 2u);
+  EXPECT_EQ(builds_->counts().hits, 0u);
+}
+
+TEST_F(RunnerTest, AFailedBuildIsNeverCached) {
+  for (int i = 0; i < 2; ++i) {
+    RecordingSink sink;
+    ASSERT_TRUE(runner_->Run(C("int main( {"), sink, [] { return false; }).ok());
+    EXPECT_EQ(sink.result().reason(), v1::BUILD_FAILED);
+    EXPECT_FALSE(BuildingStage(sink.events())->cached());
+  }
+  EXPECT_EQ(builds_->counts().stored, 0u);
+  EXPECT_EQ(builds_->counts().hits, 0u);
+}
+
+TEST_F(RunnerTest, RebuildSkipsTheCachedBuild) {
+  const std::string code = "int main(){return 0;}";
+  RecordingSink first, second;
+  ASSERT_TRUE(runner_->Run(C(code), first, [] { return false; }).ok());
+  v1::RunRequest again = C(code);
+  again.mutable_workload()->set_rebuild(true);
+  ASSERT_TRUE(runner_->Run(again, second, [] { return false; }).ok());
+  EXPECT_EQ(second.result().status(), v1::DONE);
+  EXPECT_FALSE(BuildingStage(second.events())->cached());
+  EXPECT_TRUE(second.result().timings().has_build());
+  EXPECT_EQ(builds_->counts().hits, 0u);
 }
 
 TEST_F(RunnerTest, RefusesABadRequestBeforeAnyEvent) {

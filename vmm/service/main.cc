@@ -23,6 +23,8 @@
 #include "common/process/termination_signal.h"
 #include "spdlog/spdlog.h"
 #include "vmm/artifacts/artifact_cache.h"
+#include "vmm/artifacts/artifact_inputs.h"
+#include "vmm/artifacts/build_cache.h"
 #include "vmm/qemu/accel.h"
 #include "vmm/service/artifacts_command.h"
 #include "vmm/service/cache_prune.h"
@@ -115,6 +117,12 @@ ABSL_FLAG(uint64_t, cache_max_bytes, 0,
           "with `artifacts prune` and at start: after the stale entries, "
           "remove the least recently used ones until the cache holds at most "
           "this many bytes (0: no cap)");
+ABSL_FLAG(bool, build_cache, true,
+          "keep each successful build in the cache, so that a run of the "
+          "same code, language, release flag, env and runtime skips its "
+          "build; false: every run builds");
+ABSL_FLAG(std::string, build_cache_dir, "",
+          "where cached builds live (default: the artifact cache)");
 ABSL_FLAG(bool, dry_run, false,
           "with `artifacts prune`: say what would be removed, remove nothing");
 
@@ -154,8 +162,30 @@ absl::StatusOr<vmm::Accel> ChooseAccel(const std::string& flag) {
 // What runs get their VMs from, as --vm_provider says.
 struct VmBackend {
   std::unique_ptr<vmm::ArtifactCache> artifacts;
+  std::unique_ptr<vmm::BuildCache> builds;
   std::unique_ptr<vmm::VmProvider> vms;
 };
+
+std::filesystem::path CacheDirFromFlags() {
+  std::filesystem::path dir = absl::GetFlag(FLAGS_cache_dir);
+  return dir.empty() ? vmm::CacheStore::DefaultDir() : dir;
+}
+
+// The build cache, unless --build_cache=false: in `store` (the artifacts'),
+// or in a store of its own when there is none or --build_cache_dir names
+// another folder.
+absl::StatusOr<std::unique_ptr<vmm::BuildCache>> MakeBuildCache(
+    std::shared_ptr<vmm::CacheStore> store) {
+  if (!absl::GetFlag(FLAGS_build_cache)) return nullptr;
+  std::filesystem::path dir = absl::GetFlag(FLAGS_build_cache_dir);
+  if (store == nullptr || !dir.empty()) {
+    absl::StatusOr<std::unique_ptr<vmm::CacheStore>> opened =
+        vmm::CacheStore::Open(dir.empty() ? CacheDirFromFlags() : dir);
+    if (!opened.ok()) return opened.status();
+    store = *std::move(opened);
+  }
+  return std::make_unique<vmm::BuildCache>(std::move(store));
+}
 
 absl::StatusOr<VmBackend> MakeVmBackend(vmm::Accel accel,
                                         const std::filesystem::path& runtime_dir) {
@@ -163,7 +193,16 @@ absl::StatusOr<VmBackend> MakeVmBackend(vmm::Accel accel,
   VmBackend backend;
   if (provider == "host_agent") {
     spdlog::warn("event=host_agent_provider note=\"runs are not isolated\"");
-    backend.artifacts = std::make_unique<vmm::NoGuestArtifacts>();
+    // Builds cached by one agent binary are not run by another.
+    absl::StatusOr<std::string> agent_digest =
+        vmm::InputHasher().FileDigest(absl::GetFlag(FLAGS_agent_binary));
+    if (!agent_digest.ok()) return agent_digest.status();
+    backend.artifacts = std::make_unique<vmm::NoGuestArtifacts>(
+        absl::StrCat("host-agent-", agent_digest->substr(0, 16)));
+    absl::StatusOr<std::unique_ptr<vmm::BuildCache>> builds =
+        MakeBuildCache(nullptr);
+    if (!builds.ok()) return builds.status();
+    backend.builds = *std::move(builds);
     vmm::HostAgentProviderOptions options;
     options.agent_binary = absl::GetFlag(FLAGS_agent_binary);
     options.runtime_dir = runtime_dir;
@@ -192,6 +231,10 @@ absl::StatusOr<VmBackend> MakeVmBackend(vmm::Accel accel,
   if (absl::GetFlag(FLAGS_vm_snapshots)) {
     options.snapshots = std::make_shared<vmm::VmSnapshots>((*cache)->store());
   }
+  absl::StatusOr<std::unique_ptr<vmm::BuildCache>> builds =
+      MakeBuildCache((*cache)->store());
+  if (!builds.ok()) return builds.status();
+  backend.builds = *std::move(builds);
   backend.artifacts = *std::move(cache);
   backend.vms = std::make_unique<vmm::QemuVmProvider>(std::move(options));
   return backend;
@@ -238,7 +281,7 @@ int Serve() {
   absl::StatusOr<std::unique_ptr<vmm::VmmServer>> server =
       vmm::VmmServer::Start(
           std::move(options), std::move(backend->artifacts),
-          std::move(backend->vms));
+          std::move(backend->builds), std::move(backend->vms));
   if (!server.ok()) return Fail(server.status());
   if (std::string port_file = absl::GetFlag(FLAGS_port_file);
       !port_file.empty()) {

@@ -12,7 +12,7 @@ namespace cloudlet::vmm {
 
 absl::StatusOr<std::unique_ptr<VmmServer>> VmmServer::Start(
     VmmServerOptions options, std::unique_ptr<ArtifactCache> artifacts,
-    std::unique_ptr<VmProvider> vms) {
+    std::unique_ptr<BuildCache> builds, std::unique_ptr<VmProvider> vms) {
   if (absl::Status status = CreateRuntimeDir(options.runtime_dir);
       !status.ok()) {
     return status;
@@ -24,7 +24,8 @@ absl::StatusOr<std::unique_ptr<VmmServer>> VmmServer::Start(
   }
 
   std::unique_ptr<VmmServer> server(
-      new VmmServer(std::move(options), std::move(artifacts), std::move(vms)));
+      new VmmServer(std::move(options), std::move(artifacts),
+                    std::move(builds), std::move(vms)));
   grpc::ServerBuilder builder;
   builder.AddListeningPort(server->options_.listen,
                            grpc::InsecureServerCredentials(), &server->port_);
@@ -47,12 +48,15 @@ absl::StatusOr<std::unique_ptr<VmmServer>> VmmServer::Start(
 
 VmmServer::VmmServer(VmmServerOptions options,
                      std::unique_ptr<ArtifactCache> artifacts,
+                     std::unique_ptr<BuildCache> builds,
                      std::unique_ptr<VmProvider> vms)
     : options_(std::move(options)),
       artifacts_(std::move(artifacts)),
+      builds_(std::move(builds)),
       vms_(std::move(vms)),
       slots_(options_.max_vms, options_.max_queue),
-      runner_(options_.runner, artifacts_.get(), vms_.get(), &slots_),
+      runner_(options_.runner, artifacts_.get(), builds_.get(), vms_.get(),
+              &slots_),
       service_(&runner_,
                VmmServiceHooks{
                    .health = [this] { return Health(); },
@@ -90,6 +94,13 @@ v1::VmmHealthResponse VmmServer::Health() const {
   response.set_accel(AccelName(vms_->accel()));
   for (v1::ArtifactState& state : artifacts_->List()) {
     *response.add_artifacts() = std::move(state);
+  }
+  if (builds_ != nullptr) {
+    BuildCache::Counts counts = builds_->counts();
+    v1::BuildCacheState& state = *response.mutable_build_cache();
+    state.set_hits(counts.hits);
+    state.set_misses(counts.misses);
+    state.set_stored(counts.stored);
   }
   response.set_version(CLOUDLET_VERSION);
   return response;

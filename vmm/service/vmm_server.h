@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "vmm/artifacts/artifact_cache.h"
+#include "vmm/artifacts/build_cache.h"
 #include "vmm/run/runner.h"
 #include "vmm/run/slot_limiter.h"
 #include "vmm/vm/vm_provider.h"
@@ -36,16 +37,17 @@ struct VmmServerOptions {
   std::function<void()> on_shutdown_requested;
 };
 
-// The VMM: artifact cache, VM provider, slot limiter, runner and the gRPC
+// The VMM: artifact and build caches, VM provider, slot limiter, runner and the gRPC
 // server around them. All methods are thread-safe.
 class VmmServer {
  public:
   // Creates the runtime dir, removes stale VM state in it, and starts
   // serving VmmService on options.listen. Unavailable when it cannot
   // listen there.
+  // `builds` may be null (no build cache: every run builds).
   static absl::StatusOr<std::unique_ptr<VmmServer>> Start(
       VmmServerOptions options, std::unique_ptr<ArtifactCache> artifacts,
-      std::unique_ptr<VmProvider> vms);
+      std::unique_ptr<BuildCache> builds, std::unique_ptr<VmProvider> vms);
   // Shuts down with no grace if Shutdown() was not called.
   ~VmmServer();
 
@@ -66,10 +68,12 @@ class VmmServer {
 
  private:
   VmmServer(VmmServerOptions options, std::unique_ptr<ArtifactCache> artifacts,
+            std::unique_ptr<BuildCache> builds,
             std::unique_ptr<VmProvider> vms);
 
   const VmmServerOptions options_;
   const std::unique_ptr<ArtifactCache> artifacts_;
+  const std::unique_ptr<BuildCache> builds_;
   const std::unique_ptr<VmProvider> vms_;
   SlotLimiter slots_;
   Runner runner_;

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/rpc/grpc_status.h"
+#include "common/run_limits.h"
 #include "spdlog/spdlog.h"
 
 namespace cloudlet::vmm {
@@ -25,7 +26,9 @@ grpc::ChannelArguments ChannelArgs(bool private_connection) {
   // to send its first HTTP/2 frame.)
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 10);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 50);
-  args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
+  // A `built` event carries a whole compiled program.
+  args.SetMaxReceiveMessageSize(static_cast<int>(kMaxBuiltProgramBytes) +
+                                (1 << 20));
   if (private_connection) {
     // Do not share (and so inherit the state of) another channel's
     // connection to the same address.

@@ -143,7 +143,9 @@ absl::StatusOr<GuestArtifacts> NoGuestArtifacts::Ensure(
     step.set_cached(true);
     progress(step);
   }
-  return GuestArtifacts{};
+  GuestArtifacts artifacts;
+  artifacts.runtime_key = runtime_key_;
+  return artifacts;
 }
 
 absl::StatusOr<fs::path> NoGuestArtifacts::EnsureArtifact(

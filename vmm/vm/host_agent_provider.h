@@ -54,9 +54,14 @@ class HostAgentProvider : public VmProvider {
 };
 
 // The artifacts of host-agent "VMs": none. Ensure reports one cached step
-// and returns empty paths; nothing is built or listed.
+// and returns empty paths with `runtime_key` (which should name the agent
+// binary's content, so that builds cached by one agent are not run by
+// another); nothing is built or listed.
 class NoGuestArtifacts : public ArtifactCache {
  public:
+  explicit NoGuestArtifacts(std::string runtime_key)
+      : runtime_key_(std::move(runtime_key)) {}
+
   absl::StatusOr<GuestArtifacts> Ensure(v1::Language language,
                                         const ProgressCallback& progress,
                                         const CancelledFn& cancelled) override;
@@ -72,6 +77,7 @@ class NoGuestArtifacts : public ArtifactCache {
   const std::shared_ptr<CacheStore>& store() const override { return none_; }
 
  private:
+  const std::string runtime_key_;
   const std::shared_ptr<CacheStore> none_;
 };
 
