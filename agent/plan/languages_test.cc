@@ -28,9 +28,13 @@ TEST(PlanWorkload, RustIsAGeneratedCargoProjectBuiltOffline) {
   EXPECT_THAT(plan->files, Contains(Pair("src/main.rs", "CODE")));
   EXPECT_THAT(plan->files,
               Contains(Pair("Cargo.toml", HasSubstr("[package]"))));
+  // Release builds drop std's debug info, as cargo >= 1.77 does.
+  EXPECT_THAT(plan->files, Contains(Pair("Cargo.toml",
+                                         HasSubstr("strip = \"debuginfo\""))));
   ASSERT_TRUE(plan->build.has_value());
   EXPECT_THAT(plan->build->argv, ElementsAre("cargo", "build", "--offline"));
   EXPECT_THAT(plan->run.argv, ElementsAre("./target/debug/workload"));
+  EXPECT_THAT(plan->build_outputs, ElementsAre("target/debug/workload"));
   EXPECT_TRUE(plan->run_needs_build);
   EXPECT_THAT(plan->required_tools, ElementsAre("cargo", "rustc"));
 }
