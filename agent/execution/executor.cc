@@ -253,8 +253,14 @@ class RunSession {
     std::vector<std::string> argv = run_.plan.run.argv;
     const auto& args = run_.request.workload().args();
     argv.insert(argv.end(), args.begin(), args.end());
-    std::optional<StageOutcome> ran =
-        Stage(v1::RUNNING, argv, work, env, run_.request.workload().stdin());
+    // The program's own env (run_env) goes on top; the build never saw it.
+    const auto& run_only = run_.request.workload().run_env();
+    std::vector<std::string> program_env = MergeEnv(
+        env, std::vector<std::pair<std::string, std::string>>(
+                 run_only.begin(), run_only.end()));
+    std::optional<StageOutcome> ran = Stage(v1::RUNNING, argv, work,
+                                            program_env,
+                                            run_.request.workload().stdin());
     if (!ran) return;
     SetDuration(ran->elapsed, result_.mutable_timings()->mutable_run());
     if (ran->end != StageEnd::kExited) return Ended(*ran, v1::RUNNING);

@@ -105,6 +105,18 @@ TEST_F(ExecutorTest, GivesTheProgramArgsEnvAndStdin) {
             "a b c base mine\nfrom stdin");
 }
 
+TEST_F(ExecutorTest, RunEnvReachesTheProgramButNotTheBuild) {
+  v1::ExecuteRequest request = Request(
+      v1::C,
+      "#include <stdio.h>\n#include <stdlib.h>\n"
+      "int main(){puts(getenv(\"PATH\"));}");
+  // Had the build seen this PATH, gcc would not have been found.
+  (*request.mutable_workload()->mutable_run_env())["PATH"] = "/run-only";
+  v1::Result result = Execute(request);
+  EXPECT_EQ(result.status(), v1::DONE) << result.message();
+  EXPECT_EQ(sink_.Output(v1::RUNNING, v1::STDOUT), "/run-only\n");
+}
+
 TEST_F(ExecutorTest, RunsInAPrivateWorkDirWithItsOwnTmp) {
   Execute(Request(v1::SHELL, "pwd; echo $TMPDIR; ls"));
   std::string out = sink_.Output(v1::RUNNING, v1::STDOUT);

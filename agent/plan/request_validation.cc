@@ -67,16 +67,19 @@ absl::Status ValidateArgsAndEnv(const v1::Workload& workload) {
           absl::StrCat("workload.args[", i, "] contains a NUL byte"));
     }
   }
-  for (const auto& [key, value] : workload.env()) {
-    if (key.empty() || key.find('=') != std::string::npos || HasNul(key)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "workload.env: \"", absl::CEscape(key),
-          "\" is not a valid variable name (it must be non-empty, without "
-          "'=' or NUL)"));
-    }
-    if (HasNul(value)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("workload.env[", key, "] contains a NUL byte"));
+  for (const auto* env : {&workload.env(), &workload.run_env()}) {
+    const char* field = env == &workload.env() ? "env" : "run_env";
+    for (const auto& [key, value] : *env) {
+      if (key.empty() || key.find('=') != std::string::npos || HasNul(key)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "workload.", field, ": \"", absl::CEscape(key),
+            "\" is not a valid variable name (it must be non-empty, without "
+            "'=' or NUL)"));
+      }
+      if (HasNul(value)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "workload.", field, "[", key, "] contains a NUL byte"));
+      }
     }
   }
   return absl::OkStatus();
