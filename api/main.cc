@@ -1,6 +1,7 @@
 // cloudlet-api: the HTTP front of Cloudlet. Flags → ApiServer → wait for
 // SIGTERM/SIGINT or POST /shutdown → drain and exit 0.
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <string>
 
@@ -32,8 +33,22 @@ ABSL_FLAG(absl::Duration, drain_timeout,
           "on shutdown, how long running streams may take to end");
 ABSL_FLAG(std::string, log_level, "info",
           "trace, debug, info, warn, error or off");
+ABSL_FLAG(std::string, state_dir, "",
+          "where the function registry (functions.db, SQLite) lives "
+          "(default ${XDG_STATE_HOME:-$HOME/.local/state}/cloudlet)");
 
 namespace {
+
+std::filesystem::path DefaultStateDir() {
+  const char* xdg = std::getenv("XDG_STATE_HOME");
+  if (xdg != nullptr && *xdg != '\0') {
+    return std::filesystem::path(xdg) / "cloudlet";
+  }
+  const char* home = std::getenv("HOME");
+  return std::filesystem::path(home != nullptr && *home != '\0' ? home
+                                                               : "/tmp") /
+         ".local" / "state" / "cloudlet";
+}
 
 bool SplitHostPort(const std::string& text, std::string* host, int* port) {
   size_t colon = text.rfind(':');
@@ -50,8 +65,9 @@ int main(int argc, char** argv) {
   cloudlet::BlockTerminationSignals();
   absl::SetProgramUsageMessage(
       "cloudlet-api [--listen=127.0.0.1:3000] [--vmm=127.0.0.1:50051]\n"
-      "Serves POST /run (Server-Sent Events), POST /shutdown, GET /healthz,\n"
-      "GET /metrics (Prometheus).");
+      "Serves POST /run (Server-Sent Events), /functions (deploy, list,\n"
+      "show, delete, invoke), POST /shutdown, GET /healthz, GET /metrics\n"
+      "(Prometheus).");
   std::vector<std::string> args = cloudlet::NormalizeFlagNames(argc, argv);
   std::vector<char*> pointers = cloudlet::ArgvPointers(args);
   std::vector<char*> rest = absl::ParseCommandLine(
@@ -78,6 +94,9 @@ int main(int argc, char** argv) {
   options.vmm.connect_timeout = absl::GetFlag(FLAGS_vmm_connect_timeout);
   options.max_body_bytes = absl::GetFlag(FLAGS_max_body_bytes);
   options.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
+  std::filesystem::path state_dir = absl::GetFlag(FLAGS_state_dir);
+  if (state_dir.empty()) state_dir = DefaultStateDir();
+  options.registry_file = state_dir / "functions.db";
 
   absl::StatusOr<std::unique_ptr<cloudlet::api::ApiServer>> server =
       cloudlet::api::ApiServer::Start(options, [] {

@@ -71,7 +71,12 @@ ApiMetrics::ApiMetrics(prometheus::Registry& registry)
                           .Name("cloudlet_api_streams_active")
                           .Help("Run streams the API is serving now")
                           .Register(registry)
-                          .Add({})) {}
+                          .Add({})),
+      invocations_(prometheus::BuildCounter()
+                       .Name("cloudlet_function_invocations_total")
+                       .Help("Invocations of each deployed function that "
+                             "were started")
+                       .Register(registry)) {}
 
 const std::vector<double>& ApiMetrics::DurationBuckets() {
   static const std::vector<double> kBuckets = {
@@ -108,6 +113,10 @@ void ApiMetrics::RecordOutcome(v1::Language language,
 }
 
 void ApiMetrics::SetActiveStreams(int streams) { streams_active_.Set(streams); }
+
+void ApiMetrics::RecordInvocation(absl::string_view name) {
+  invocations_.Add({{"function", std::string(name)}}).Increment();
+}
 
 std::vector<prometheus::MetricFamily> VmmMetricFamilies(
     const absl::StatusOr<v1::VmmHealthResponse>& health) {

@@ -39,6 +39,7 @@ std::string OutcomeOf(const v1::Result& result);
 //     stage: prepare, queue, boot, build, run, total (the Result's timings;
 //     a stage the run did not go through is not observed)
 //   cloudlet_api_streams_active                             gauge
+//   cloudlet_function_invocations_total{function}           counter
 // Thread-safe: the methods may be called from any HTTP worker thread. The
 // registry must outlive this object.
 class ApiMetrics {
@@ -53,6 +54,8 @@ class ApiMetrics {
   // Counts a run of `language` that ended without a Result, under
   // `outcome` (one of the kOutcome* above).
   void RecordOutcome(v1::Language language, absl::string_view outcome);
+  // Counts one invocation of the function `name`.
+  void RecordInvocation(absl::string_view name);
   // Sets the number of Run streams open now (set at scrape time).
   void SetActiveStreams(int streams);
 
@@ -64,6 +67,7 @@ class ApiMetrics {
   prometheus::Family<prometheus::Counter>& runs_;
   prometheus::Family<prometheus::Histogram>& durations_;
   prometheus::Gauge& streams_active_;
+  prometheus::Family<prometheus::Counter>& invocations_;
 };
 
 // The VMM's state as metric families, built at scrape time from its Health

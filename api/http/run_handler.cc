@@ -34,13 +34,23 @@ struct StreamState {
   // What the run counts as if it ends without a Result: a stream that is
   // dropped without one was abandoned by its client.
   absl::string_view outcome_without_result = kOutcomeCancelled;
+  RunObserver observer;
+  bool ended = false;  // observer.on_end was called
 
   ~StreamState() {
     // Cancelling a finished call is a no-op; an unfinished one is abandoned
     // by its client, and cancelling it stops the VM.
-    stream->Cancel();
+    if (stream != nullptr) stream->Cancel();
     if (!saw_result) metrics->RecordOutcome(language, outcome_without_result);
+    End(nullptr);
     spdlog::debug("event=stream_closed run={} client={}", run_id, client);
+  }
+
+  // Tells the observer how the run ended, once.
+  void End(const v1::Result* result) {
+    if (ended) return;
+    ended = true;
+    if (observer.on_end) observer.on_end(result);
   }
 
   bool PeerGone() const { return peer.has_value() && peer->PeerGone(); }
@@ -55,6 +65,7 @@ void NoteEvent(StreamState& state, const v1::RunEvent& event) {
     state.saw_result = true;
     const v1::Result& result = event.result();
     state.metrics->RecordResult(state.language, result);
+    state.End(&result);
     spdlog::info("event=result run={} status={} reason={} exit_code={} signal={}",
                  state.run_id, StageName(result.status()),
                  ReasonName(result.reason()), result.exit_code(),
@@ -110,6 +121,11 @@ bool Pump(StreamState& state, httplib::DataSink& sink) {
         spdlog::warn("event=stream_failed run={} error=\"{}\"", state.run_id,
                      status.ToString());
         if (!Write(state, sink, SseErrorFrame(status))) return false;
+      }
+      state.End(nullptr);  // a no-op after a Result
+      if (state.observer.last_frame &&
+          !Write(state, sink, state.observer.last_frame())) {
+        return false;
       }
       sink.done();
       return true;
@@ -172,16 +188,27 @@ void RunHandler::Handle(const httplib::Request& request,
     SetErrorResponse(run.status(), response);
     return;
   }
+  Stream(request, *run, RunObserver{}, response);
+}
+
+void RunHandler::Stream(const httplib::Request& request,
+                        const v1::RunRequest& run_request,
+                        RunObserver observer, httplib::Response& response) {
+  std::string client = absl::StrCat(request.remote_addr, ":",
+                                    request.remote_port);
+  const v1::RunRequest* run = &run_request;
   absl::StatusOr<std::unique_ptr<RunStream>> stream = vmm_->StartRun(*run);
   if (!stream.ok()) {
     spdlog::warn("event=vmm_unavailable client={} vmm={} error=\"{}\"", client,
                  vmm_->target(), std::string(stream.status().message()));
     metrics_->RecordOutcome(run->workload().language(), kOutcomeRejected);
+    if (observer.on_end) observer.on_end(nullptr);
     SetErrorResponse(stream.status(), response);
     return;
   }
 
   auto state = std::make_shared<StreamState>();
+  state->observer = std::move(observer);
   state->stream = *std::move(stream);
   state->token = streams_->Enter();
   state->options = options_;

@@ -3,6 +3,9 @@
 
 #include <httplib.h>
 
+#include <functional>
+#include <string>
+
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -65,13 +68,32 @@ struct RunHandlerOptions {
 //
 // Called on cpp-httplib's worker threads, one request per thread; the
 // referenced client, counter and metrics must outlive the server.
+// What a caller of RunHandler::Stream learns of the run, besides the
+// stream the client gets.
+struct RunObserver {
+  // Called exactly once when the run is over for the API: with its Result,
+  // or with null when it ended without one (refused, client gone, stream
+  // broken). On a worker thread; must not block for long.
+  std::function<void(const v1::Result*)> on_end;
+  // If set, called after on_end when the stream ends normally; the SSE
+  // frame it returns is the stream's last (e.g. a deploy's version).
+  std::function<std::string()> last_frame;
+};
+
 class RunHandler {
  public:
   RunHandler(VmmClient* vmm, StreamCounter* streams, ApiMetrics* metrics,
              RunHandlerOptions options)
       : vmm_(vmm), streams_(streams), metrics_(metrics), options_(options) {}
 
+  // POST /run.
   void Handle(const httplib::Request& request, httplib::Response& response);
+
+  // Starts `run` and streams it to `request`'s client as Handle does (the
+  // same refusals, SSE frames, cancellation and metrics), telling
+  // `observer` how it ended.
+  void Stream(const httplib::Request& request, const v1::RunRequest& run,
+              RunObserver observer, httplib::Response& response);
 
  private:
   VmmClient* vmm_;

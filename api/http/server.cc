@@ -6,7 +6,9 @@
 
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "api/functions/sqlite_registry.h"
 #include "api/http/http_errors.h"
 #include "spdlog/spdlog.h"
 
@@ -64,6 +66,29 @@ absl::StatusOr<v1::ShutdownRequest> DecodeShutdown(absl::string_view body) {
   return request;
 }
 
+// The registry in `file`, or one that says why there is none.
+std::unique_ptr<FunctionRegistry> OpenRegistry(
+    const std::filesystem::path& file) {
+  if (file.empty()) {
+    return UnavailableRegistry(absl::UnavailableError(
+        "this API keeps no functions (cloudlet-api --state_dir is empty)"));
+  }
+  absl::StatusOr<std::unique_ptr<FunctionRegistry>> registry =
+      OpenSqliteRegistry(file);
+  if (!registry.ok()) {
+    spdlog::error("event=registry_unavailable file={} error=\"{}\"",
+                  file.string(), std::string(registry.status().message()));
+    return UnavailableRegistry(registry.status());
+  }
+  spdlog::info("event=registry_open file={}", file.string());
+  return *std::move(registry);
+}
+
+constexpr char kRoutes[] =
+    "the API serves POST /run, /functions (GET, POST), /functions/{name} "
+    "(GET, DELETE), POST /functions/{name}/invoke, POST /shutdown, GET "
+    "/healthz and GET /metrics";
+
 }  // namespace
 
 ApiServer::ApiServer(ApiServerOptions options,
@@ -72,7 +97,9 @@ ApiServer::ApiServer(ApiServerOptions options,
       on_shutdown_requested_(std::move(on_shutdown)),
       vmm_(options_.vmm),
       metrics_(registry_),
-      run_handler_(&vmm_, &streams_, &metrics_, options_.run) {}
+      run_handler_(&vmm_, &streams_, &metrics_, options_.run),
+      function_registry_(OpenRegistry(options_.registry_file)),
+      functions_(function_registry_.get(), &run_handler_, &vmm_, &metrics_) {}
 
 absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
     ApiServerOptions options, std::function<void()> on_shutdown_requested) {
@@ -137,17 +164,16 @@ void ApiServer::RegisterRoutes() {
     }
     if (request.path == "/shutdown") {
       HandleShutdown(request, response);
-    } else if (request.path == "/run") {
+    } else if (request.path == "/run" ||
+               absl::StartsWith(request.path, "/functions")) {
       SetErrorResponse(
           absl::InvalidArgumentError(
               "request without a body: send JSON with a Content-Length"),
           response);
     } else {
       SetErrorResponse(
-          absl::NotFoundError(absl::StrCat(
-              request.path,
-              ": not found; the API serves POST /run, POST /shutdown, GET "
-              "/healthz and GET /metrics")),
+          absl::NotFoundError(absl::StrCat(request.path, ": not found; ",
+                                           kRoutes)),
           response);
     }
     return httplib::Server::HandlerResponse::Handled;
@@ -170,6 +196,31 @@ void ApiServer::RegisterRoutes() {
     HandleMetrics(response);
   });
 
+  // A function's name is checked by the registry: [^/]+ lets a bad one
+  // reach it and get 400 naming the rule, not 404.
+  server_.Post("/functions", [this](const httplib::Request& request,
+                                    httplib::Response& response) {
+    functions_.Deploy(request, response);
+  });
+  server_.Get("/functions", [this](const httplib::Request&,
+                                   httplib::Response& response) {
+    functions_.List(response);
+  });
+  server_.Get(R"(/functions/([^/]+))", [this](const httplib::Request& request,
+                                              httplib::Response& response) {
+    functions_.Show(request, response);
+  });
+  server_.Delete(R"(/functions/([^/]+))",
+                 [this](const httplib::Request& request,
+                        httplib::Response& response) {
+                   functions_.Delete(request, response);
+                 });
+  server_.Post(R"(/functions/([^/]+)/invoke)",
+               [this](const httplib::Request& request,
+                      httplib::Response& response) {
+                 functions_.Invoke(request, response);
+               });
+
   // A known path with the wrong method is 405 (cpp-httplib would say 404).
   auto not_allowed = [](absl::string_view allow) {
     return [allow = std::string(allow)](const httplib::Request& request,
@@ -184,7 +235,7 @@ void ApiServer::RegisterRoutes() {
           "application/json");
     };
   };
-  for (const char* path : {"/run", "/shutdown"}) {
+  for (const char* path : {"/run", "/shutdown", R"(/functions/([^/]+)/invoke)"}) {
     server_.Get(path, not_allowed("POST"));
     server_.Put(path, not_allowed("POST"));
     server_.Patch(path, not_allowed("POST"));
@@ -206,9 +257,7 @@ void ApiServer::RegisterRoutes() {
     std::string message = "bad request";
     if (response.status == 404) {
       code = "NOT_FOUND";
-      message = absl::StrCat(request.path,
-                             ": not found; the API serves POST /run, "
-                             "POST /shutdown, GET /healthz and GET /metrics");
+      message = absl::StrCat(request.path, ": not found; ", kRoutes);
     } else if (response.status == 413) {
       code = "RESOURCE_EXHAUSTED";
       message = absl::StrCat("request body over the limit of ",

@@ -4,6 +4,7 @@
 #include <httplib.h>
 #include <prometheus/registry.h>
 
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -12,6 +13,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "api/metrics.h"
+#include "api/functions/function_registry.h"
+#include "api/http/functions_handler.h"
 #include "api/http/run_handler.h"
 #include "api/vmm_client.h"
 
@@ -32,6 +35,9 @@ struct ApiServerOptions {
   // How long GET /metrics waits for the VMM's Health answer; past it the
   // scrape reports cloudlet_vmm_up 0 and the API's own metrics only.
   absl::Duration metrics_vmm_timeout = absl::Seconds(1);
+  // The function registry's SQLite file; when empty, or when it cannot be
+  // opened, the function routes answer 503 saying why and /run works on.
+  std::filesystem::path registry_file;
 };
 
 // The HTTP API:
@@ -43,6 +49,7 @@ struct ApiServerOptions {
 //                   503 otherwise
 //   GET  /metrics   Prometheus text format: the API's run metrics and the
 //                   VMM's gauges and counters (metrics.h)
+//   /functions...   deploy, list, show, delete, invoke (functions_handler.h)
 // Anything else is 404, a known path with another method 405; every error
 // body is {"code", "message"}.
 class ApiServer {
@@ -79,6 +86,8 @@ class ApiServer {
   prometheus::Registry registry_;
   ApiMetrics metrics_;
   RunHandler run_handler_;
+  std::unique_ptr<FunctionRegistry> function_registry_;
+  FunctionsHandler functions_;
   httplib::Server server_;
   std::thread thread_;
   int port_ = 0;

@@ -1,6 +1,8 @@
 #ifndef CLOUDLET_API_REQUEST_RUN_REQUEST_JSON_H_
 #define CLOUDLET_API_REQUEST_RUN_REQUEST_JSON_H_
 
+#include <string>
+
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "vmm.pb.h"
@@ -16,6 +18,14 @@ namespace cloudlet::api {
 // JSON, unknown fields, bad values, or a body without a workload. Values the
 // VMM checks (sizes, limits) are left to it.
 absl::StatusOr<v1::RunRequest> DecodeRunRequest(absl::string_view body);
+
+// The body of POST /functions: a /run body (either shape) plus "name" (else
+// the workload's name).
+struct DeployRequest {
+  std::string name;
+  v1::RunRequest run;
+};
+absl::StatusOr<DeployRequest> DecodeDeployRequest(absl::string_view body);
 
 }  // namespace cloudlet::api
 

@@ -42,7 +42,8 @@ curl_socket_t OpenCloexecSocket(void*, curlsocktype, curl_sockaddr* address) {
 absl::StatusOr<HttpResult> HttpCall(
     const std::string& method, const std::string& url,
     const std::string& body, absl::Duration timeout,
-    const std::function<bool(const HttpResult&)>& keep_going) {
+    const std::function<bool(const HttpResult&)>& keep_going,
+    const std::vector<std::string>& extra_headers) {
   CURL* easy = curl_easy_init();
   HttpResult result;
   Receiver receiver{&result, &keep_going};
@@ -57,6 +58,9 @@ absl::StatusOr<HttpResult> HttpCall(
   curl_slist* headers = curl_slist_append(nullptr,
                                           "Content-Type: application/json");
   headers = curl_slist_append(headers, "Expect:");
+  for (const std::string& header : extra_headers) {
+    headers = curl_slist_append(headers, header.c_str());
+  }
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
   if (method == "POST") {
     curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body.c_str());

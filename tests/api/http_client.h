@@ -24,11 +24,13 @@ struct HttpResult {
 // One HTTP request over libcurl (so chunked responses are decoded), for
 // tests. `keep_going`, if given, is called after each piece of the body;
 // returning false closes the connection at once (a client going away).
+// `extra_headers` ("Accept: application/json") go with the request.
 // Errors are transport failures only (any HTTP status is a result).
 absl::StatusOr<HttpResult> HttpCall(
     const std::string& method, const std::string& url,
     const std::string& body, absl::Duration timeout,
-    const std::function<bool(const HttpResult&)>& keep_going = nullptr);
+    const std::function<bool(const HttpResult&)>& keep_going = nullptr,
+    const std::vector<std::string>& extra_headers = {});
 
 // The SSE frames of a body: (event name, data) pairs, comments skipped.
 std::vector<std::pair<std::string, std::string>> SseFrames(

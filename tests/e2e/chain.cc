@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/sync/poll.h"
@@ -44,11 +45,33 @@ absl::StatusOr<std::unique_ptr<Chain>> Chain::Start(const Options& options) {
   if (!ready.ok()) return ready;
   std::unique_ptr<Chain> chain(
       new Chain(*std::move(dir), *std::move(vmm), port));
-  absl::StatusOr<std::unique_ptr<ApiProcess>> api = ApiProcess::Start(
-      CLOUDLET_API_BINARY, chain->vmm_address(), options.api_flags);
-  if (!api.ok()) return api.status();
-  chain->api_ = *std::move(api);
+  chain->api_flags_ = options.api_flags;
+  // Each chain has a registry of its own, whatever ran before it.
+  bool own_state_dir = false;
+  for (const std::string& flag : options.api_flags) {
+    own_state_dir |= absl::StartsWith(flag, "--state_dir=");
+  }
+  if (!own_state_dir) {
+    chain->api_flags_.push_back(
+        absl::StrCat("--state_dir=", chain->state_dir().string()));
+  }
+  if (absl::Status started = chain->RestartApi(); !started.ok()) {
+    return started;
+  }
   return chain;
+}
+
+absl::Status Chain::RestartApi() {
+  api_.reset();
+  absl::StatusOr<std::unique_ptr<ApiProcess>> api =
+      ApiProcess::Start(CLOUDLET_API_BINARY, vmm_address(), api_flags_);
+  if (!api.ok()) return api.status();
+  api_ = *std::move(api);
+  return absl::OkStatus();
+}
+
+std::filesystem::path Chain::state_dir() const {
+  return dir_.path() / "api-state";
 }
 
 Chain::~Chain() {

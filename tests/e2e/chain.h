@@ -36,6 +36,11 @@ class Chain {
   // chain; a test may signal and reap them, the destructor copes.
   ChildProcess& vmm_process() { return vmm_; }
   ApiProcess& api() { return *api_; }
+  // Where the API keeps its function registry.
+  std::filesystem::path state_dir() const;
+  // Starts the API again, with the same flags and state (after a test
+  // killed it); the old process, if any, is killed first.
+  absl::Status RestartApi();
 
  private:
   Chain(TempDir dir, ChildProcess vmm, int vmm_port)
@@ -45,6 +50,7 @@ class Chain {
   ChildProcess vmm_;
   int vmm_port_;
   std::unique_ptr<ApiProcess> api_;
+  std::vector<std::string> api_flags_;
 };
 
 // The environment a `cloudlet` under test gets to reach `chain`, without
