@@ -26,6 +26,13 @@ std::string UsageText() {
 
 Usage:
   cloudlet run --config-path FILE     run the workload FILE describes (-c FILE)
+  cloudlet deploy -c FILE             store it as a function (its
+                                      workload-name) and build it once
+  cloudlet functions                  list the functions
+  cloudlet function show NAME         a function's versions and last run
+  cloudlet function delete NAME       remove a function
+  cloudlet invoke NAME [--stdin FILE|-] [-- ARGS...]
+                                      run a function's newest built version
   cloudlet shutdown                   stop the API and the VMM
   cloudlet --help | --version
 
@@ -38,6 +45,7 @@ Options:
       --no-start          never start cloudlet-vmm and cloudlet-api; fail
                           when nothing answers at the API URL
       --rebuild           build even when the VMM has this build cached
+      --stdin FILE|-      invoke: the program's standard input
   -h, --help              this text
   -V, --version           the version
 
@@ -56,6 +64,7 @@ absl::StatusOr<CliOptions> ParseArgs(const std::vector<std::string>& args) {
   CliOptions options;
   std::optional<Command> command;
   std::vector<std::string> positional;
+  std::vector<std::string> after_dashes;  // everything after "--"
   for (size_t i = 0; i < args.size(); ++i) {
     absl::string_view arg = args[i];
     // --name=value or --name value for the options that take a value.
@@ -83,6 +92,12 @@ absl::StatusOr<CliOptions> ParseArgs(const std::vector<std::string>& args) {
       options.config_path = value;
       continue;
     }
+    took = take_value("--stdin", "", &value);
+    if (!took.ok()) return took.status();
+    if (*took) {
+      options.stdin_path = value;
+      continue;
+    }
     took = take_value("--api-url", "", &value);
     if (!took.ok()) return took.status();
     if (*took) {
@@ -102,13 +117,21 @@ absl::StatusOr<CliOptions> ParseArgs(const std::vector<std::string>& args) {
     } else if (arg == "--version" || arg == "-V") {
       return OnlyCommand(Command::kVersion);
     } else if (arg == "--") {
-      positional.insert(positional.end(), args.begin() + i + 1, args.end());
+      after_dashes.assign(args.begin() + i + 1, args.end());
       break;
     } else if (absl::StartsWith(arg, "-") && arg != "-") {
       return Usage(absl::StrCat("unknown option ", arg));
     } else if (!command.has_value()) {
       if (arg == "run") {
         command = Command::kRun;
+      } else if (arg == "deploy") {
+        command = Command::kDeploy;
+      } else if (arg == "functions") {
+        command = Command::kFunctions;
+      } else if (arg == "function") {
+        command = Command::kFunctionShow;  // or delete: the next word says
+      } else if (arg == "invoke") {
+        command = Command::kInvoke;
       } else if (arg == "shutdown") {
         command = Command::kShutdown;
       } else if (arg == "help") {
@@ -116,8 +139,10 @@ absl::StatusOr<CliOptions> ParseArgs(const std::vector<std::string>& args) {
       } else if (arg == "version") {
         return OnlyCommand(Command::kVersion);
       } else {
-        return Usage(absl::StrCat("unknown command \"", arg,
-                                  "\"; expected run or shutdown"));
+        return Usage(absl::StrCat(
+            "unknown command \"", arg,
+            "\"; expected run, deploy, functions, function, invoke or "
+            "shutdown"));
       }
     } else {
       positional.emplace_back(arg);
@@ -128,7 +153,31 @@ absl::StatusOr<CliOptions> ParseArgs(const std::vector<std::string>& args) {
   if (options.json && options.quiet) {
     return Usage("--json and --quiet cannot be used together");
   }
-  if (options.command == Command::kRun) {
+  if (options.command == Command::kInvoke) {
+    options.program_args = std::move(after_dashes);
+  } else {
+    positional.insert(positional.end(), after_dashes.begin(),
+                      after_dashes.end());
+  }
+  if (options.stdin_path.has_value() && options.command != Command::kInvoke) {
+    return Usage("--stdin is only for invoke");
+  }
+  if (options.command == Command::kFunctionShow) {
+    if (positional.size() != 2 ||
+        (positional[0] != "show" && positional[0] != "delete")) {
+      return Usage("expected: cloudlet function show|delete NAME");
+    }
+    if (positional[0] == "delete") options.command = Command::kFunctionDelete;
+    options.function_name = positional[1];
+    positional.clear();
+  } else if (options.command == Command::kInvoke) {
+    if (positional.size() != 1) {
+      return Usage("expected: cloudlet invoke NAME [--stdin FILE|-] [-- ARGS...]");
+    }
+    options.function_name = positional[0];
+    positional.clear();
+  }
+  if (options.command == Command::kRun || options.command == Command::kDeploy) {
     if (!positional.empty()) {
       if (!options.config_path.empty() || positional.size() > 1) {
         return Usage(absl::StrCat("unexpected argument \"", positional.back(),
@@ -137,13 +186,17 @@ absl::StatusOr<CliOptions> ParseArgs(const std::vector<std::string>& args) {
       options.config_path = positional.front();
     }
     if (options.config_path.empty()) {
-      return Usage("run needs a config: cloudlet run --config-path FILE");
+      return Usage(absl::StrCat(
+          options.command == Command::kRun ? "run" : "deploy",
+          " needs a config: cloudlet ",
+          options.command == Command::kRun ? "run" : "deploy",
+          " --config-path FILE"));
     }
   } else if (!positional.empty()) {
     return Usage(absl::StrCat("unexpected argument \"", positional.front(),
                               "\""));
   } else if (!options.config_path.empty()) {
-    return Usage("--config-path is only for run");
+    return Usage("--config-path is only for run and deploy");
   }
   return options;
 }

@@ -10,12 +10,25 @@
 
 namespace cloudlet::cli {
 
-enum class Command { kRun, kShutdown, kHelp, kVersion };
+enum class Command {
+  kRun,
+  kDeploy,
+  kFunctions,
+  kFunctionShow,
+  kFunctionDelete,
+  kInvoke,
+  kShutdown,
+  kHelp,
+  kVersion
+};
 
 // What the command line asked for.
 struct CliOptions {
   Command command = Command::kHelp;
-  std::string config_path;             // run: --config-path / -c / positional
+  std::string config_path;             // run, deploy: --config-path / -c / positional
+  std::string function_name;           // function show|delete NAME, invoke NAME
+  std::optional<std::string> stdin_path;  // invoke: --stdin FILE|-
+  std::vector<std::string> program_args;  // invoke: after --
   std::optional<std::string> api_url;  // --api-url (else CLOUDLET_API_URL)
   bool json = false;                   // --json
   bool quiet = false;                  // --quiet / -q
@@ -25,6 +38,10 @@ struct CliOptions {
 
 // Parses the arguments after the program name:
 //   cloudlet run --config-path FILE | -c FILE | FILE
+//   cloudlet deploy -c FILE
+//   cloudlet functions
+//   cloudlet function show|delete NAME
+//   cloudlet invoke NAME [--stdin FILE|-] [-- ARGS...]
 //   cloudlet shutdown
 //   cloudlet --help | -h | help, cloudlet --version | -V | version
 // Options may come before or after the command; `--opt=value` and

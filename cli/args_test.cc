@@ -101,5 +101,35 @@ TEST(ParseApiUrl, RejectsWhatItCannotReach) {
   }
 }
 
+TEST(ParseArgs, ReadsTheFunctionCommands) {
+  absl::StatusOr<CliOptions> deploy = ParseArgs({"deploy", "-c", "f.toml"});
+  ASSERT_TRUE(deploy.ok()) << deploy.status();
+  EXPECT_EQ(deploy->command, Command::kDeploy);
+  EXPECT_EQ(deploy->config_path, "f.toml");
+  EXPECT_EQ(ParseArgs({"functions"})->command, Command::kFunctions);
+  absl::StatusOr<CliOptions> show = ParseArgs({"function", "show", "f"});
+  ASSERT_TRUE(show.ok());
+  EXPECT_EQ(show->command, Command::kFunctionShow);
+  EXPECT_EQ(show->function_name, "f");
+  EXPECT_EQ(ParseArgs({"function", "delete", "f"})->command,
+            Command::kFunctionDelete);
+  absl::StatusOr<CliOptions> invoke =
+      ParseArgs({"invoke", "f", "--stdin", "-", "--", "-x", "--json"});
+  ASSERT_TRUE(invoke.ok()) << invoke.status();
+  EXPECT_EQ(invoke->command, Command::kInvoke);
+  EXPECT_EQ(invoke->function_name, "f");
+  EXPECT_EQ(*invoke->stdin_path, "-");
+  EXPECT_EQ(invoke->program_args, (std::vector<std::string>{"-x", "--json"}));
+  EXPECT_FALSE(invoke->json);  // after --: the program's
+}
+
+TEST(ParseArgs, RefusesMalformedFunctionCommands) {
+  EXPECT_FALSE(ParseArgs({"function", "list", "f"}).ok());
+  EXPECT_FALSE(ParseArgs({"function", "show"}).ok());
+  EXPECT_FALSE(ParseArgs({"invoke"}).ok());
+  EXPECT_FALSE(ParseArgs({"deploy"}).ok());
+  EXPECT_FALSE(ParseArgs({"run", "x.toml", "--stdin", "-"}).ok());
+}
+
 }  // namespace
 }  // namespace cloudlet::cli

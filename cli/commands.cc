@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <functional>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -12,6 +13,7 @@
 #include "cli/output/exit_codes.h"
 #include "cli/output/renderer.h"
 #include "cli/config/workload_config.h"
+#include "cli/function_commands.h"
 #include "common/sync/poll.h"
 
 namespace cloudlet::cli {
@@ -46,14 +48,6 @@ OutputMode ModeOf(const CliOptions& options) {
   return OutputMode::kNormal;
 }
 
-absl::StatusOr<ApiUrl> ChooseApiUrl(const CliContext& context) {
-  if (context.options.api_url.has_value()) {
-    return ParseApiUrl(*context.options.api_url);
-  }
-  if (!context.env_api_url.empty()) return ParseApiUrl(context.env_api_url);
-  return ParseApiUrl(kDefaultApiUrl);
-}
-
 int InterruptedExit(const CliContext& context) {
   int signal_number =
       context.interrupt_signal != nullptr ? context.interrupt_signal() : 0;
@@ -62,45 +56,50 @@ int InterruptedExit(const CliContext& context) {
 
 }  // namespace
 
-int RunCommand(const CliContext& context) {
+absl::StatusOr<ApiUrl> ChooseApiUrl(const CliContext& context) {
+  if (context.options.api_url.has_value()) {
+    return ParseApiUrl(*context.options.api_url);
+  }
+  if (!context.env_api_url.empty()) return ParseApiUrl(context.env_api_url);
+  return ParseApiUrl(kDefaultApiUrl);
+}
+
+absl::StatusOr<std::string> RunRequestJson(const v1::RunRequest& request) {
+  google::protobuf::util::JsonPrintOptions print;
+  print.preserve_proto_field_names = true;
+  std::string body;
+  if (!google::protobuf::util::MessageToJsonString(request, &body, print)
+           .ok()) {
+    return absl::InternalError("cannot encode the request as JSON");
+  }
+  return body;
+}
+
+Renderer MakeRenderer(const CliContext& context) {
   auto out = std::make_shared<FdSink>(context.stdout_fd);
   auto err = std::make_shared<FdSink>(context.stderr_fd);
-  Renderer renderer(
+  return Renderer(
       {.mode = ModeOf(context.options),
        .stderr_is_tty = context.stderr_is_tty},
       [out](absl::string_view bytes) { (*out)(bytes); },
       [err](absl::string_view bytes) { (*err)(bytes); });
+}
 
-  absl::StatusOr<WorkloadConfig> config =
-      LoadWorkloadConfig(context.options.config_path);
-  if (!config.ok()) {
-    renderer.PrintError(config.status().message());
-    return kExitUsage;
-  }
-  if (context.options.rebuild) {
-    config->request.mutable_workload()->set_rebuild(true);
-  }
+int StreamCommand(const CliContext& context, Renderer& renderer,
+                  absl::string_view path, const std::string& body,
+                  const std::function<bool(const SseEvent&)>& intercept) {
   absl::StatusOr<ApiUrl> url = ChooseApiUrl(context);
   if (!url.ok()) {
     renderer.PrintError(url.status().message());
     return kExitUsage;
   }
-  google::protobuf::util::JsonPrintOptions print;
-  print.preserve_proto_field_names = true;
-  std::string body;
-  if (!google::protobuf::util::MessageToJsonString(config->request, &body,
-                                                   print)
-           .ok()) {
-    renderer.PrintError("cannot encode the request as JSON");
-    return kExitPlatformFailure;
-  }
-
   ApiClient api(url->text, context.interrupt_fd);
-  auto on_event = [&renderer](const SseEvent& event) {
+  auto on_event = [&renderer, &intercept](const SseEvent& event) {
+    if (intercept && intercept(event)) return;
     renderer.OnSseEvent(event);
   };
   auto on_tick = [&renderer] { renderer.Tick(); };
-  absl::Status status = api.StreamRun(body, on_event, on_tick);
+  absl::Status status = api.StreamPost(path, body, on_event, on_tick);
 
   if (IsNotListening(status)) {
     if (context.options.no_start || !url->is_loopback()) {
@@ -126,14 +125,49 @@ int RunCommand(const CliContext& context) {
       renderer.PrintError(started.message());
       return kExitPlatformFailure;
     }
-    status = api.StreamRun(body, on_event, on_tick);
+    status = api.StreamPost(path, body, on_event, on_tick);
   }
 
   if (status.code() == absl::StatusCode::kCancelled || api.Interrupted()) {
     renderer.PrintError("interrupted; the run was cancelled");
     return InterruptedExit(context);
   }
+  // A function that does not exist (or has nothing built) is the caller's
+  // mistake, like a bad config.
+  if (absl::IsNotFound(status) || absl::IsFailedPrecondition(status)) {
+    renderer.PrintError(status.message());
+    return kExitUsage;
+  }
   return renderer.Finish(status);
+}
+
+int RunCommand(const CliContext& context) {
+  Renderer renderer = MakeRenderer(context);
+  absl::StatusOr<WorkloadConfig> config =
+      LoadWorkloadConfig(context.options.config_path);
+  if (!config.ok()) {
+    renderer.PrintError(config.status().message());
+    return kExitUsage;
+  }
+  if (context.options.rebuild) {
+    config->request.mutable_workload()->set_rebuild(true);
+  }
+  // Cloudlet's actions: prepare deploys the workload as a function, run
+  // invokes the function named after it, prepare-and-run runs it once.
+  switch (config->request.workload().action()) {
+    case v1::PREPARE:
+      return DeployWorkload(context, renderer, config->request);
+    case v1::RUN:
+      return InvokeWorkload(context, renderer, config->request);
+    default:
+      break;
+  }
+  absl::StatusOr<std::string> body = RunRequestJson(config->request);
+  if (!body.ok()) {
+    renderer.PrintError(body.status().message());
+    return kExitPlatformFailure;
+  }
+  return StreamCommand(context, renderer, "/run", *body, nullptr);
 }
 
 int ShutdownCommand(const CliContext& context) {

@@ -1,10 +1,16 @@
 #ifndef CLOUDLET_CLI_COMMANDS_H_
 #define CLOUDLET_CLI_COMMANDS_H_
 
+#include <functional>
 #include <string>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "cli/args.h"
 #include "cli/client/daemons.h"
+#include "cli/client/sse_parser.h"
+#include "cli/output/renderer.h"
+#include "vmm.pb.h"
 
 namespace cloudlet::cli {
 
@@ -26,6 +32,25 @@ struct CliContext {
 // code (exit_codes.h); 128+N after signal N (130 for Ctrl-C), having
 // dropped the connection so that the run is cancelled.
 int RunCommand(const CliContext& context);
+
+// `cloudlet deploy`, `functions`, `function show|delete`, `invoke`:
+// function_commands.h.
+
+// What the command files share.
+// The API URL: --api-url, else $CLOUDLET_API_URL, else the default.
+absl::StatusOr<ApiUrl> ChooseApiUrl(const CliContext& context);
+// A renderer writing to the context's stdout and stderr.
+Renderer MakeRenderer(const CliContext& context);
+// `request` as the API's JSON (proto field names).
+absl::StatusOr<std::string> RunRequestJson(const v1::RunRequest& request);
+// POSTs `body` to the streaming route `path` and renders the stream as
+// `cloudlet run` does, starting the daemons when nothing answers on a
+// loopback URL (unless --no-start). SSE events for which `intercept`
+// returns true are not rendered. Returns the exit code: the run's
+// (exit_codes.h), 2 for an unknown function or one with nothing built.
+int StreamCommand(const CliContext& context, Renderer& renderer,
+                  absl::string_view path, const std::string& body,
+                  const std::function<bool(const SseEvent&)>& intercept);
 
 // `cloudlet shutdown`: POST /shutdown, then waits until the API stops
 // answering and the daemons `cloudlet run` started for this URL have exited

@@ -9,6 +9,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/function_commands.h"
 #include "cli/output/exit_codes.h"
 #include "cli/interrupt.h"
 
@@ -20,6 +21,30 @@ const cloudlet::cli::InterruptWatcher* g_interrupt = nullptr;
 int InterruptSignal() { return g_interrupt ? g_interrupt->signal() : 0; }
 
 }  // namespace
+
+int RunChosenCommand(const cloudlet::cli::CliContext& context) {
+  namespace cli = cloudlet::cli;
+  switch (context.options.command) {
+    case cli::Command::kRun:
+      return cli::RunCommand(context);
+    case cli::Command::kDeploy:
+      return cli::DeployCommand(context);
+    case cli::Command::kFunctions:
+      return cli::FunctionsCommand(context);
+    case cli::Command::kFunctionShow:
+      return cli::FunctionShowCommand(context);
+    case cli::Command::kFunctionDelete:
+      return cli::FunctionDeleteCommand(context);
+    case cli::Command::kInvoke:
+      return cli::InvokeCommand(context);
+    case cli::Command::kShutdown:
+      return cli::ShutdownCommand(context);
+    case cli::Command::kHelp:
+    case cli::Command::kVersion:
+      break;
+  }
+  return cli::kExitUsage;
+}
 
 int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);  // a closed pipe is an error return, not death
@@ -62,9 +87,7 @@ int main(int argc, char** argv) {
   context.interrupt_fd = (*interrupt)->fd();
   context.interrupt_signal = &InterruptSignal;
 
-  int code = options->command == cloudlet::cli::Command::kRun
-                 ? cloudlet::cli::RunCommand(context)
-                 : cloudlet::cli::ShutdownCommand(context);
+  int code = RunChosenCommand(context);
   g_interrupt = nullptr;
   interrupt->reset();
   curl_global_cleanup();

@@ -145,9 +145,12 @@ std::unique_ptr<CURL, EasyDeleter> NewEasy(const std::string& url) {
   return easy;
 }
 
-absl::StatusOr<HttpReply> Request(const std::string& url, bool post,
+// `method` is GET, POST (with `body` as JSON) or DELETE.
+absl::StatusOr<HttpReply> Request(const std::string& url,
+                                  absl::string_view method,
                                   absl::string_view body,
                                   absl::Duration timeout, int interrupt_fd) {
+  const bool post = method == "POST";
   std::unique_ptr<CURL, EasyDeleter> easy = NewEasy(url);
   if (easy == nullptr) return absl::InternalError("curl_easy_init failed");
   Receiver receiver;
@@ -163,6 +166,8 @@ absl::StatusOr<HttpReply> Request(const std::string& url, bool post,
     curl_easy_setopt(easy.get(), CURLOPT_POSTFIELDS, body.data());
     curl_easy_setopt(easy.get(), CURLOPT_POSTFIELDSIZE_LARGE,
                      static_cast<curl_off_t>(body.size()));
+  } else if (method == "DELETE") {
+    curl_easy_setopt(easy.get(), CURLOPT_CUSTOMREQUEST, "DELETE");
   }
   absl::Status status = Perform(easy.get(), interrupt_fd, url, nullptr);
   if (!status.ok()) return status;
@@ -210,14 +215,20 @@ bool ApiClient::Interrupted() const {
 
 absl::StatusOr<HttpReply> ApiClient::Get(absl::string_view path,
                                          absl::Duration timeout) {
-  return Request(absl::StrCat(base_url_, path), false, "", timeout,
+  return Request(absl::StrCat(base_url_, path), "GET", "", timeout,
                  interrupt_fd_);
 }
 
 absl::StatusOr<HttpReply> ApiClient::Post(absl::string_view path,
                                           absl::string_view json_body,
                                           absl::Duration timeout) {
-  return Request(absl::StrCat(base_url_, path), true, json_body, timeout,
+  return Request(absl::StrCat(base_url_, path), "POST", json_body, timeout,
+                 interrupt_fd_);
+}
+
+absl::StatusOr<HttpReply> ApiClient::Delete(absl::string_view path,
+                                            absl::Duration timeout) {
+  return Request(absl::StrCat(base_url_, path), "DELETE", "", timeout,
                  interrupt_fd_);
 }
 
@@ -225,7 +236,14 @@ absl::Status ApiClient::StreamRun(
     absl::string_view json_body,
     const std::function<void(const SseEvent&)>& on_event,
     const std::function<void()>& on_tick) {
-  std::string url = absl::StrCat(base_url_, "/run");
+  return StreamPost("/run", json_body, on_event, on_tick);
+}
+
+absl::Status ApiClient::StreamPost(
+    absl::string_view path, absl::string_view json_body,
+    const std::function<void(const SseEvent&)>& on_event,
+    const std::function<void()>& on_tick) {
+  std::string url = absl::StrCat(base_url_, path);
   std::unique_ptr<CURL, EasyDeleter> easy = NewEasy(url);
   if (easy == nullptr) return absl::InternalError("curl_easy_init failed");
   SseParser parser(on_event);

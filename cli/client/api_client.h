@@ -39,6 +39,8 @@ class ApiClient {
   absl::StatusOr<HttpReply> Post(absl::string_view path,
                                  absl::string_view json_body,
                                  absl::Duration timeout);
+  absl::StatusOr<HttpReply> Delete(absl::string_view path,
+                                   absl::Duration timeout);
 
   // POST /run with `json_body`. On 200 every SSE event goes to `on_event`
   // as soon as it arrives, and the call returns OK when the API ends the
@@ -48,6 +50,10 @@ class ApiClient {
   absl::Status StreamRun(absl::string_view json_body,
                          const std::function<void(const SseEvent&)>& on_event,
                          const std::function<void()>& on_tick);
+  // The same for any streaming route (POST /functions, .../invoke).
+  absl::Status StreamPost(absl::string_view path, absl::string_view json_body,
+                          const std::function<void(const SseEvent&)>& on_event,
+                          const std::function<void()>& on_tick);
 
  private:
   std::string base_url_;

@@ -135,6 +135,72 @@ TEST_F(CliRunTest, ASecondRunOfUnchangedCodeSaysBuildCachedAndShowsNoCompilerOut
               HasSubstr("cloudlet_build_cache_lookups_total{result=\"miss\"} 2"));
 }
 
+TEST_F(CliRunTest, DeployListShowInvokeAndDeleteAFunction) {
+  Start();
+  const std::string config = Config(
+      "c", "main.c",
+      "#include <stdio.h>\nint main(int c,char**v){char l[32]=\"\";"
+      "fgets(l,32,stdin);printf(\"%s|%s\",c>1?v[1]:\"-\",l);return 3;}\n");
+  CliOutcome deployed = Cloudlet({"deploy", "--no-start", "-c", config});
+  EXPECT_EQ(deployed.exit.code, 0) << deployed.err;
+  EXPECT_THAT(deployed.err, HasSubstr("deployed cli-test version 1"));
+
+  CliOutcome listed = Cloudlet({"functions"});
+  EXPECT_EQ(listed.exit.code, 0) << listed.err;
+  EXPECT_THAT(listed.out, HasSubstr("cli-test"));
+  EXPECT_THAT(listed.out, HasSubstr("ready"));
+
+  std::ofstream(dir_->path() / "in.txt") << "from-file";
+  CliOutcome invoked =
+      Cloudlet({"invoke", "--no-start", "cli-test", "--stdin",
+                (dir_->path() / "in.txt").string(), "--", "arg1"});
+  EXPECT_EQ(invoked.exit.code, 3) << invoked.err;
+  EXPECT_EQ(invoked.out, "arg1|from-file");
+  EXPECT_THAT(invoked.err, HasSubstr("build: cached"));
+
+  CliOutcome json = Cloudlet({"invoke", "--no-start", "cli-test", "--json"});
+  EXPECT_EQ(json.exit.code, 3);
+  EXPECT_THAT(json.out, HasSubstr("\"result\""));
+
+  CliOutcome shown = Cloudlet({"function", "show", "cli-test"});
+  EXPECT_EQ(shown.exit.code, 0) << shown.err;
+  EXPECT_THAT(shown.out, HasSubstr("invocations: 2"));
+  EXPECT_THAT(shown.out, HasSubstr("build succeeded"));
+
+  EXPECT_EQ(Cloudlet({"function", "delete", "cli-test"}).exit.code, 0);
+  CliOutcome gone = Cloudlet({"invoke", "--no-start", "cli-test"});
+  EXPECT_EQ(gone.exit.code, 2);
+  EXPECT_THAT(gone.err, HasSubstr("no function named cli-test"));
+  EXPECT_EQ(Cloudlet({"function", "show", "cli-test"}).exit.code, 2);
+}
+
+TEST_F(CliRunTest, ActionPrepareDeploysAndActionRunInvokes) {
+  Start();
+  CliOutcome not_deployed = Cloudlet(
+      {"run", "--no-start", "-c",
+       ShellConfig("echo ran \"$1\"\n", "[run]\nargs = [\"x\"]\n")});
+  EXPECT_EQ(not_deployed.exit.code, 0);  // prepare-and-run: as always
+
+  auto with_action = [&](const std::string& action) {
+    std::ofstream(dir_->path() / "main.sh") << "echo ran \"$1\"\n";
+    fs::path config = dir_->path() / "action.toml";
+    std::ofstream(config) << "workload-name = \"acted\"\nlanguage = \"shell\"\n"
+                          << "action = \"" << action << "\"\n[build]\n"
+                          << "source-code-path = \"main.sh\"\n"
+                          << "[run]\nargs = [\"y\"]\n";
+    return Cloudlet({"run", "--no-start", "-c", config.string()});
+  };
+  CliOutcome missing = with_action("run");
+  EXPECT_EQ(missing.exit.code, 2);
+  EXPECT_THAT(missing.err, HasSubstr("no function named acted"));
+  CliOutcome prepared = with_action("prepare");
+  EXPECT_EQ(prepared.exit.code, 0) << prepared.err;
+  EXPECT_EQ(prepared.out, "");  // deployed, not run
+  CliOutcome ran = with_action("run");
+  EXPECT_EQ(ran.exit.code, 0) << ran.err;
+  EXPECT_EQ(ran.out, "ran y\n");
+}
+
 TEST_F(CliRunTest, WorkloadKilledBySignalExitsWith128PlusIt) {
   Start();
   CliOutcome run =
