@@ -95,7 +95,7 @@ chain_start() {
   local vmm_port
   vmm_port="$(cat "${dir}/vmm.port")"
   "${API}" --listen=127.0.0.1:0 --vmm="127.0.0.1:${vmm_port}" \
-    >"${API_LOG}" 2>&1 &
+    --state_dir="${dir}/state" >"${API_LOG}" 2>&1 &
   API_PID=$!
   CHAIN_PIDS+=("${API_PID}")
   if ! poll_until 30 file_has "${API_LOG}" "listening address="; then

@@ -224,6 +224,7 @@ class RunSession {
     std::vector<std::string> env = MergeEnv(run_.env, run_env);
 
     if (cached_build) {
+      result_.mutable_telemetry()->set_build_cached(true);
       if (!AnnounceCachedBuild()) return;
       if (!run_.run) return Done(v1::BUILDING, "build cached");
     } else if (run_.build) {
@@ -263,10 +264,22 @@ class RunSession {
                                             run_.request.workload().stdin());
     if (!ran) return;
     SetDuration(ran->elapsed, result_.mutable_timings()->mutable_run());
+    RecordUsage(*ran);
     if (ran->end != StageEnd::kExited) return Ended(*ran, v1::RUNNING);
     SetTermination(ran->status, result_);
     Done(v1::RUNNING, absl::StrCat("the program ended with ",
                                    ran->status.ToString(), OomNote()));
+  }
+
+  // The program's CPU time, memory and output in the result's telemetry.
+  void RecordUsage(const StageOutcome& ran) {
+    v1::Telemetry& telemetry = *result_.mutable_telemetry();
+    telemetry.set_stdout_bytes(ran.stdout_bytes);
+    telemetry.set_stderr_bytes(ran.stderr_bytes);
+    if (!ran.usage) return;
+    SetDuration(ran.usage->user_cpu, telemetry.mutable_cpu_user());
+    SetDuration(ran.usage->system_cpu, telemetry.mutable_cpu_system());
+    telemetry.set_peak_memory_bytes(ran.usage->max_rss_bytes);
   }
 
   // Writes the request's prebuilt program (checked by Prepare to be the

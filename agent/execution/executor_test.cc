@@ -257,7 +257,29 @@ TEST_F(ExecutorTest, APrebuiltProgramRunsWithoutBuilding) {
   EXPECT_TRUE(sink_.events[1].stage().cached());
   EXPECT_THAT(sink_.events[1].stage().detail(), HasSubstr("cached build"));
   EXPECT_FALSE(result.timings().has_build());
+  EXPECT_TRUE(result.telemetry().build_cached());
   EXPECT_TRUE(WorkRootEmpty());
+}
+
+TEST_F(ExecutorTest, TelemetryHasTheProgramsCpuTimePeakMemoryAndOutput) {
+  // Touches 64 MiB and spins for a while, printing 6 bytes and 2 to stderr.
+  v1::Result result = Execute(Request(
+      v1::C,
+      "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
+      "int main(){size_t n=64<<20;volatile char*p=malloc(n);"
+      "for(size_t i=0;i<n;i+=512)p[i]=1;"
+      "volatile unsigned long x=0;for(unsigned long i=0;i<50000000UL;++i)"
+      "x+=i;printf(\"%d done\",p[n-512]);fputs(\"e\\n\",stderr);return 0;}"));
+  ASSERT_EQ(result.status(), v1::DONE) << result.message();
+  const v1::Telemetry& telemetry = result.telemetry();
+  EXPECT_GE(telemetry.peak_memory_bytes(), uint64_t{64} << 20);
+  EXPECT_LT(telemetry.peak_memory_bytes(), uint64_t{1} << 30);
+  EXPECT_GT(telemetry.cpu_user().seconds() * 1000000000LL +
+                telemetry.cpu_user().nanos(),
+            10000000);  // > 10 ms of CPU
+  EXPECT_EQ(telemetry.stdout_bytes(), 6u);
+  EXPECT_EQ(telemetry.stderr_bytes(), 2u);
+  EXPECT_FALSE(telemetry.build_cached());
 }
 
 TEST_F(ExecutorTest, APrebuiltProgramMustBeThePlansBuildOutputs) {

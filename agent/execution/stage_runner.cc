@@ -114,6 +114,7 @@ class StagePump {
 
   void Reaped() {
     reaped_ = true;
+    outcome_.usage = child_.resource_usage();
     drain_deadline_ = absl::Now() + kDrainLimit;
     child_.stdin_pipe().Reset();
   }
@@ -181,6 +182,8 @@ class StagePump {
     if (!Streaming()) return;  // output after the cut or with no receiver
     size_t allowed = budget_.Take(static_cast<size_t>(n));
     if (allowed > 0) {
+      (stream == v1::STDERR ? outcome_.stderr_bytes : outcome_.stdout_bytes) +=
+          allowed;
       SendChunk(stream, absl::string_view(buffer, allowed));
     }
     if (allowed < static_cast<size_t>(n) && Streaming()) {

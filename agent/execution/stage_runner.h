@@ -52,6 +52,11 @@ struct StageOutcome {
   StageEnd end = StageEnd::kExited;
   ExitStatus status;  // how the process ended (killed: its signal)
   absl::Duration elapsed;
+  // CPU time and peak memory of the process and the children it waited for.
+  std::optional<ResourceUsage> usage;
+  // The workload's own output bytes sent (Cloudlet's notices not counted).
+  uint64_t stdout_bytes = 0;
+  uint64_t stderr_bytes = 0;
 };
 
 // How long a process gets to exit after a stop signal other than SIGKILL

@@ -271,6 +271,7 @@ void FunctionsHandler::InvokeForJson(const httplib::Request& request,
   answer.set_reason(result->reason());
   answer.set_message(result->message());
   *answer.mutable_timings() = result->timings();
+  *answer.mutable_telemetry() = result->telemetry();
   SetMessageResponse(answer, 200, response);
 }
 

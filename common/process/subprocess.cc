@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -282,7 +283,8 @@ ChildProcess::ChildProcess(ChildProcess&& other) noexcept
       stdin_(std::move(other.stdin_)),
       stdout_(std::move(other.stdout_)),
       stderr_(std::move(other.stderr_)),
-      exit_status_(std::exchange(other.exit_status_, std::nullopt)) {}
+      exit_status_(std::exchange(other.exit_status_, std::nullopt)),
+      usage_(std::exchange(other.usage_, std::nullopt)) {}
 
 ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
   if (this != &other) {
@@ -293,6 +295,7 @@ ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
     stdout_ = std::move(other.stdout_);
     stderr_ = std::move(other.stderr_);
     exit_status_ = std::exchange(other.exit_status_, std::nullopt);
+    usage_ = std::exchange(other.usage_, std::nullopt);
   }
   return *this;
 }
@@ -353,11 +356,19 @@ ExitStatus ChildProcess::KillGroupAndReap() {
   // the group here cannot hit an unrelated process.
   ::kill(-pid_, SIGKILL);
   int wait_status = 0;
+  struct rusage usage = {};
   pid_t reaped;
   do {
-    reaped = ::waitpid(pid_, &wait_status, 0);
+    reaped = ::wait4(pid_, &wait_status, 0, &usage);
   } while (reaped < 0 && errno == EINTR);
   exit_status_ = ExitStatus::FromWaitStatus(wait_status);
+  if (reaped == pid_) {
+    auto duration = [](const timeval& tv) {
+      return absl::Seconds(tv.tv_sec) + absl::Microseconds(tv.tv_usec);
+    };
+    usage_ = ResourceUsage{duration(usage.ru_utime), duration(usage.ru_stime),
+                           static_cast<uint64_t>(usage.ru_maxrss) * 1024};
+  }
   pidfd_.Reset();
   return *exit_status_;
 }

@@ -32,6 +32,14 @@ struct ExitStatus {
   std::string ToString() const;
 };
 
+// What a reaped process used (wait4): the process itself and the children
+// it waited for.
+struct ResourceUsage {
+  absl::Duration user_cpu;
+  absl::Duration system_cpu;
+  uint64_t max_rss_bytes = 0;  // the largest resident set among them
+};
+
 // kFile: appended to SpawnOptions::output_file (stdout and stderr only).
 enum class StdioMode { kInherit, kNull, kPipe, kFile };
 
@@ -104,6 +112,10 @@ class ChildProcess {
   // Kills the whole group with SIGKILL and reaps the leader. Idempotent:
   // after the first reap it returns the recorded status.
   ExitStatus Kill();
+  // Set once the leader was reaped (by Wait, WaitFor or Kill).
+  const std::optional<ResourceUsage>& resource_usage() const {
+    return usage_;
+  }
 
  private:
   ChildProcess() = default;
@@ -115,6 +127,7 @@ class ChildProcess {
   UniqueFd stdout_;
   UniqueFd stderr_;
   std::optional<ExitStatus> exit_status_;
+  std::optional<ResourceUsage> usage_;
 };
 
 // The outcome of RunCommand.

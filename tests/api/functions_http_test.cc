@@ -132,6 +132,10 @@ TEST_F(FunctionsHttpTest, DeployListShowInvokeAndDeleteAFunction) {
   EXPECT_EQ(Field(answer, "reason").string_value(), "EXITED");
   EXPECT_EQ(Field(answer, "version").string_value(), "1");
   EXPECT_TRUE(Field(answer, "timings").has_struct_value());
+  const Struct telemetry = Field(answer, "telemetry").struct_value();
+  EXPECT_TRUE(Field(telemetry, "build_cached").bool_value());
+  EXPECT_EQ(Field(telemetry, "stdout_bytes").string_value(), "17");
+  EXPECT_TRUE(Field(telemetry, "peak_memory_bytes").has_string_value());
 
   HttpResult shown = Call("GET", "/functions/hello");
   ASSERT_EQ(shown.status, 200);

@@ -16,6 +16,7 @@
 #include "common/process/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/api/http_client.h"
 #include "tests/cli/cli_process.h"
 #include "tests/e2e/chain.h"
 #include "tests/support/no_vm_left.h"
@@ -112,6 +113,28 @@ TEST(RunE2eBootTest, RunsInABootedVmWithSnapshotsOff) {
   CliOutcome run = RunCloudlet(CLOUDLET_CLI_BINARY, call);
   EXPECT_EQ(run.exit.code, 0) << run.err;
   EXPECT_EQ(run.out, "booted\n");
+}
+
+// The build cache with real microVMs: the second run of the rust example
+// gets its program sent into a VM resumed from the rust snapshot, shows no
+// compiler output, and the VMM counts a hit.
+TEST_F(RunE2eTest, TheRustExampleRunTwiceBuildsOnce) {
+  const std::string fibonacci =
+      (fs::path(CLOUDLET_SOURCE_DIR) / "configs/rust/fibonacci.toml").string();
+  CliOutcome first = Cloudlet(fibonacci);
+  ASSERT_EQ(first.exit.code, 0) << first.err;
+  EXPECT_THAT(first.err, HasSubstr("Compiling workload"));
+
+  CliOutcome second = Cloudlet(fibonacci);
+  ASSERT_EQ(second.exit.code, 0) << second.err;
+  EXPECT_EQ(second.out, first.out);
+  EXPECT_EQ(second.err, "cloudlet: build: cached\n");
+
+  absl::StatusOr<HttpResult> metrics = HttpCall(
+      "GET", absl::StrCat(chain_->api_url(), "/metrics"), "", absl::Seconds(10));
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  EXPECT_THAT(metrics->body,
+              HasSubstr("cloudlet_build_cache_lookups_total{result=\"hit\"} 1"));
 }
 
 TEST_F(RunE2eTest, ExitCodeIsTheWorkloads) {

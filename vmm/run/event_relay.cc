@@ -57,16 +57,19 @@ void EventRelay::Stage(v1::Stage stage, absl::string_view detail) {
 }
 
 void EventRelay::Booted(absl::string_view accel, absl::Duration boot_time,
-                        uint32_t memory_mib, uint32_t vcpus) {
+                        uint32_t memory_mib, uint32_t vcpus, bool resumed) {
+  vm_resumed_ = resumed;
+  vm_ready_ = absl::Now() - started_;
   v1::RunEvent event;
   v1::VmBooted* booted = event.mutable_booted();
+  booted->set_resumed(resumed);
   booted->set_accel(std::string(accel));
   *booted->mutable_boot_time() = ToProtoDuration(boot_time);
   booted->set_memory_mib(memory_mib);
   booted->set_vcpus(vcpus);
-  spdlog::info("run={} event=booted accel={} boot_ms={} memory_mib={} "
-               "vcpus={} ms={}",
-               run_id_, std::string(accel),
+  spdlog::info("run={} event=booted accel={} resumed={} boot_ms={} "
+               "memory_mib={} vcpus={} ms={}",
+               run_id_, std::string(accel), resumed,
                absl::ToInt64Milliseconds(boot_time), memory_mib, vcpus,
                ElapsedMs());
   Send(event);
@@ -136,6 +139,11 @@ void EventRelay::SendResult(v1::Result result) {
   if (timings_.queue) *timings->mutable_queue() = ToProtoDuration(*timings_.queue);
   if (timings_.boot) *timings->mutable_boot() = ToProtoDuration(*timings_.boot);
   *timings->mutable_total() = ToProtoDuration(absl::Now() - started_);
+  if (vm_ready_) {
+    v1::Telemetry* telemetry = result.mutable_telemetry();
+    telemetry->set_vm_resumed(vm_resumed_);
+    *telemetry->mutable_vm_ready() = ToProtoDuration(*vm_ready_);
+  }
 
   std::string termination;
   if (result.termination_case() == v1::Result::kExitCode) {

@@ -45,8 +45,10 @@ class EventRelay {
   void Accepted();
   void Progress(const v1::Progress& progress);
   void Stage(v1::Stage stage, absl::string_view detail);
+  // Also notes for the Result's telemetry whether the VM was resumed and
+  // how long after the request it was ready.
   void Booted(absl::string_view accel, absl::Duration boot_time,
-              uint32_t memory_mib, uint32_t vcpus);
+              uint32_t memory_mib, uint32_t vcpus, bool resumed);
 
   // One event of the agent's Execute stream: StageChange and OutputChunk go
   // out unchanged; the agent's Accepted is dropped (the caller has ours),
@@ -77,6 +79,8 @@ class EventRelay {
   bool finished_ = false;
   VmmTimings timings_;
   std::optional<v1::Result> agent_result_;
+  bool vm_resumed_ = false;
+  std::optional<absl::Duration> vm_ready_;  // request until the VM answered
 };
 
 }  // namespace cloudlet::vmm

@@ -274,7 +274,7 @@ class RunLifecycle {
     out = *std::move(vm);
     watchdog_.WatchVm(out.get());
     relay_.Booted(AccelName(out->accel()), boot_time, run_.memory_mib,
-                  run_.vcpus);
+                  run_.vcpus, out->resumed());
     return std::nullopt;
   }
 

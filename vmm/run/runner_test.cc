@@ -265,6 +265,11 @@ TEST_F(RunnerTest, ASecondRunOfTheSameCodeUsesTheCachedBuild) {
   ASSERT_TRUE(BuildingStage(second.events()).has_value());
   EXPECT_TRUE(BuildingStage(second.events())->cached());
   EXPECT_FALSE(second.result().timings().has_build());
+  EXPECT_TRUE(second.result().telemetry().build_cached());
+  EXPECT_FALSE(first.result().telemetry().build_cached());
+  EXPECT_TRUE(second.result().telemetry().has_vm_ready());
+  EXPECT_FALSE(second.result().telemetry().vm_resumed());  // a host agent
+  EXPECT_EQ(second.result().telemetry().stdout_bytes(), 11u);
   EXPECT_EQ(builds_->counts().hits, 1u);
 }
 

@@ -28,6 +28,7 @@ class QemuVm : public Vm {
   std::string ConsoleTail(size_t max_lines) const override {
     return qemu_->ConsoleTail(max_lines);
   }
+  bool resumed() const override { return snapshot_lease_ != nullptr; }
 
  private:
   VmStateDir state_dir_;

@@ -40,6 +40,8 @@ class Vm {
   virtual bool Exited() const = 0;
   // The last `max_lines` lines of the guest's serial console.
   virtual std::string ConsoleTail(size_t max_lines) const = 0;
+  // True when the VM was resumed from a snapshot rather than booted.
+  virtual bool resumed() const { return false; }
 };
 
 // Where runs get their VMs: one interface so that a warm pool can replace
