@@ -64,15 +64,14 @@ absl::StatusOr<ApiUrl> ChooseApiUrl(const CliContext& context) {
   return ParseApiUrl(kDefaultApiUrl);
 }
 
-absl::StatusOr<std::string> RunRequestJson(const v1::RunRequest& request) {
+std::string MessageJson(const google::protobuf::Message& message) {
   google::protobuf::util::JsonPrintOptions print;
   print.preserve_proto_field_names = true;
-  std::string body;
-  if (!google::protobuf::util::MessageToJsonString(request, &body, print)
-           .ok()) {
-    return absl::InternalError("cannot encode the request as JSON");
-  }
-  return body;
+  std::string json;
+  // Fails only for a message with invalid UTF-8 in a string field, which
+  // the config loader refuses before.
+  (void)google::protobuf::util::MessageToJsonString(message, &json, print);
+  return json;
 }
 
 Renderer MakeRenderer(const CliContext& context) {
@@ -162,12 +161,8 @@ int RunCommand(const CliContext& context) {
     default:
       break;
   }
-  absl::StatusOr<std::string> body = RunRequestJson(config->request);
-  if (!body.ok()) {
-    renderer.PrintError(body.status().message());
-    return kExitPlatformFailure;
-  }
-  return StreamCommand(context, renderer, "/run", *body, nullptr);
+  return StreamCommand(context, renderer, "/run",
+                       MessageJson(config->request), nullptr);
 }
 
 int ShutdownCommand(const CliContext& context) {

@@ -4,6 +4,8 @@
 #include <functional>
 #include <string>
 
+#include <google/protobuf/message.h>
+
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "cli/args.h"
@@ -41,8 +43,8 @@ int RunCommand(const CliContext& context);
 absl::StatusOr<ApiUrl> ChooseApiUrl(const CliContext& context);
 // A renderer writing to the context's stdout and stderr.
 Renderer MakeRenderer(const CliContext& context);
-// `request` as the API's JSON (proto field names).
-absl::StatusOr<std::string> RunRequestJson(const v1::RunRequest& request);
+// `message` as the API's JSON (proto field names).
+std::string MessageJson(const google::protobuf::Message& message);
 // POSTs `body` to the streaming route `path` and renders the stream as
 // `cloudlet run` does, starting the daemons when nothing answers on a
 // loopback URL (unless --no-start). SSE events for which `intercept`

@@ -23,14 +23,6 @@ namespace {
 
 constexpr absl::Duration kRequestTimeout = absl::Seconds(30);
 
-std::string ProtoJson(const google::protobuf::Message& message) {
-  google::protobuf::util::JsonPrintOptions print;
-  print.preserve_proto_field_names = true;
-  std::string json;
-  (void)google::protobuf::util::MessageToJsonString(message, &json, print);
-  return json;
-}
-
 // Writes `text` to the context's stdout.
 void PrintOut(const CliContext& context, absl::string_view text) {
   while (!text.empty()) {
@@ -131,10 +123,9 @@ std::string LastRun(const v1::Function& function) {
 
 int DeployWorkload(const CliContext& context, Renderer& renderer,
                    const v1::RunRequest& request) {
-  absl::StatusOr<std::string> json = RunRequestJson(request);
   google::protobuf::Struct body;
-  if (!json.ok() ||
-      !google::protobuf::util::JsonStringToMessage(*json, &body).ok()) {
+  if (!google::protobuf::util::JsonStringToMessage(MessageJson(request), &body)
+           .ok()) {
     renderer.PrintError("cannot encode the request as JSON");
     return kExitPlatformFailure;
   }
@@ -152,7 +143,7 @@ int DeployWorkload(const CliContext& context, Renderer& renderer,
     }
     return false;  // --json prints it as one more line
   };
-  int code = StreamCommand(context, renderer, "/functions", ProtoJson(body),
+  int code = StreamCommand(context, renderer, "/functions", MessageJson(body),
                            intercept);
   if (deployed.has_value() && deployed->state() == v1::BUILD_STATE_READY) {
     renderer.Note(absl::StrCat("deployed ", deployed->name(), " version ",
@@ -177,7 +168,7 @@ int InvokeWorkload(const CliContext& context, Renderer& renderer,
   if (workload.has_timeout()) *call.mutable_timeout() = workload.timeout();
   return StreamCommand(context, renderer,
                        absl::StrCat("/functions/", workload.name(), "/invoke"),
-                       ProtoJson(call), nullptr);
+                       MessageJson(call), nullptr);
 }
 
 int DeployCommand(const CliContext& context) {
@@ -209,7 +200,7 @@ int InvokeCommand(const CliContext& context) {
   return StreamCommand(
       context, renderer,
       absl::StrCat("/functions/", context.options.function_name, "/invoke"),
-      ProtoJson(call), nullptr);
+      MessageJson(call), nullptr);
 }
 
 int FunctionsCommand(const CliContext& context) {

@@ -11,6 +11,7 @@
 #include "api/http/peer_watch.h"
 #include "api/request/run_request_json.h"
 #include "common/run_limits.h"
+#include "common/utf8.h"
 #include "common/workload_names.h"
 #include "spdlog/spdlog.h"
 
@@ -38,44 +39,6 @@ void RefuseTooLarge(absl::string_view what, uint64_t size, uint64_t limit,
                        " bytes")),
                    response);
   response.status = 413;
-}
-
-bool IsValidUtf8(absl::string_view text) {
-  static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
-  size_t i = 0;
-  while (i < text.size()) {
-    const auto lead = static_cast<unsigned char>(text[i]);
-    size_t extra;
-    uint32_t code;
-    if (lead < 0x80) {
-      ++i;
-      continue;
-    } else if ((lead >> 5) == 0x6) {
-      extra = 1;
-      code = lead & 0x1F;
-    } else if ((lead >> 4) == 0xE) {
-      extra = 2;
-      code = lead & 0x0F;
-    } else if ((lead >> 3) == 0x1E) {
-      extra = 3;
-      code = lead & 0x07;
-    } else {
-      return false;
-    }
-    if (i + extra >= text.size()) return false;
-    for (size_t k = 1; k <= extra; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next >> 6) != 0x2) return false;
-      code = (code << 6) | (next & 0x3F);
-    }
-    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
-    if (code < kMin[extra] || code > 0x10FFFF ||
-        (code >= 0xD800 && code <= 0xDFFF)) {
-      return false;
-    }
-    i += extra + 1;
-  }
-  return true;
 }
 
 // The deployed workload with one call's changes: args replace the

@@ -192,16 +192,15 @@ void RunHandler::Handle(const httplib::Request& request,
 }
 
 void RunHandler::Stream(const httplib::Request& request,
-                        const v1::RunRequest& run_request,
-                        RunObserver observer, httplib::Response& response) {
+                        const v1::RunRequest& run, RunObserver observer,
+                        httplib::Response& response) {
   std::string client = absl::StrCat(request.remote_addr, ":",
                                     request.remote_port);
-  const v1::RunRequest* run = &run_request;
-  absl::StatusOr<std::unique_ptr<RunStream>> stream = vmm_->StartRun(*run);
+  absl::StatusOr<std::unique_ptr<RunStream>> stream = vmm_->StartRun(run);
   if (!stream.ok()) {
     spdlog::warn("event=vmm_unavailable client={} vmm={} error=\"{}\"", client,
                  vmm_->target(), std::string(stream.status().message()));
-    metrics_->RecordOutcome(run->workload().language(), kOutcomeRejected);
+    metrics_->RecordOutcome(run.workload().language(), kOutcomeRejected);
     if (observer.on_end) observer.on_end(nullptr);
     SetErrorResponse(stream.status(), response);
     return;
@@ -214,7 +213,7 @@ void RunHandler::Stream(const httplib::Request& request,
   state->options = options_;
   state->client = client;
   state->metrics = metrics_;
-  state->language = run->workload().language();
+  state->language = run.workload().language();
   absl::StatusOr<PeerWatch> peer =
       PeerWatch::Find(request.local_addr, request.local_port,
                       request.remote_addr, request.remote_port);

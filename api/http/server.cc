@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "api/functions/sqlite_registry.h"
 #include "api/http/http_errors.h"
+#include "api/http/json_body.h"
 #include "spdlog/spdlog.h"
 
 namespace cloudlet::api {
@@ -18,52 +19,14 @@ namespace {
 using google::protobuf::Struct;
 using google::protobuf::Value;
 
-std::string ToJson(const google::protobuf::Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  options.always_print_primitive_fields = true;
-  std::string json;
-  if (!google::protobuf::util::MessageToJsonString(message, &json, options)
-           .ok()) {
-    return "{}";
-  }
-  return json;
-}
-
 // A message as a JSON value (to nest it in a Struct).
 Value ToValue(const google::protobuf::Message& message) {
   Value value;
-  if (!google::protobuf::util::JsonStringToMessage(ToJson(message), &value)
+  if (!google::protobuf::util::JsonStringToMessage(MessageJson(message), &value)
            .ok()) {
     value.mutable_struct_value();
   }
   return value;
-}
-
-void SetJson(const Struct& body, int status, httplib::Response& response) {
-  response.status = status;
-  response.set_content(ToJson(body) + "\n", "application/json");
-}
-
-// Cloudlet's /shutdown accepts no body; ours takes an optional
-// ShutdownRequest ({"grace": "10s"}).
-absl::StatusOr<v1::ShutdownRequest> DecodeShutdown(absl::string_view body) {
-  v1::ShutdownRequest request;
-  if (body.find_first_not_of(" \t\r\n") == absl::string_view::npos) {
-    return request;
-  }
-  google::protobuf::util::JsonParseOptions strict;
-  strict.ignore_unknown_fields = false;
-  google::protobuf::util::Status parsed =
-      google::protobuf::util::JsonStringToMessage(
-          google::protobuf::StringPiece(body.data(), body.size()), &request,
-          strict);
-  if (!parsed.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "request body: ", absl::string_view(parsed.message().data(),
-                                            parsed.message().size())));
-  }
-  return request;
 }
 
 // The registry in `file`, or one that says why there is none.
@@ -298,7 +261,7 @@ void ApiServer::HandleHealth(httplib::Response& response) {
   (*body.mutable_fields())["status"].set_string_value(status == 200
                                                           ? "ok"
                                                           : "unavailable");
-  SetJson(body, status, response);
+  SetMessageResponse(body, status, response);
 }
 
 void ApiServer::HandleMetrics(httplib::Response& response) {
@@ -315,14 +278,17 @@ void ApiServer::HandleMetrics(httplib::Response& response) {
 
 void ApiServer::HandleShutdown(const httplib::Request& request,
                                httplib::Response& response) {
-  absl::StatusOr<v1::ShutdownRequest> decoded = DecodeShutdown(request.body);
-  if (!decoded.ok()) {
-    SetErrorResponse(decoded.status(), response);
+  // Cloudlet's /shutdown takes no body; ours an optional ShutdownRequest
+  // ({"grace": "10s"}).
+  v1::ShutdownRequest shutdown;
+  if (absl::Status parsed = ParseJsonBody(request.body, &shutdown);
+      !parsed.ok()) {
+    SetErrorResponse(parsed, response);
     return;
   }
   spdlog::info("event=shutdown_requested client={}:{}", request.remote_addr,
                request.remote_port);
-  absl::StatusOr<v1::ShutdownResponse> vmm = vmm_.Shutdown(*decoded);
+  absl::StatusOr<v1::ShutdownResponse> vmm = vmm_.Shutdown(shutdown);
   Struct body;
   (*body.mutable_fields())["success"].set_bool_value(vmm.ok());
   if (vmm.ok()) {
@@ -336,7 +302,7 @@ void ApiServer::HandleShutdown(const httplib::Request& request,
     (*body.mutable_fields())["message"].set_string_value(
         std::string(vmm.status().message()));
   }
-  SetJson(body, 200, response);
+  SetMessageResponse(body, 200, response);
   // The API goes too, whether or not the VMM answered: `cloudlet shutdown`
   // must leave nothing running.
   if (on_shutdown_requested_) on_shutdown_requested_();

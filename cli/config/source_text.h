@@ -20,11 +20,6 @@ inline constexpr uint64_t kMaxSourceBytes = kMaxCodeBytes;
 // "main.py is not UTF-8 text (line 3, byte 0xff)".
 absl::Status CheckSourceText(absl::string_view name, absl::string_view content);
 
-// Whether `text` is well-formed UTF-8 (RFC 3629: no overlong forms, no
-// surrogates, nothing above U+10FFFF). On failure, `*bad_offset` (if given)
-// is the offset of the first byte of the first malformed sequence.
-bool IsValidUtf8(absl::string_view text, size_t* bad_offset = nullptr);
-
 }  // namespace cloudlet::cli
 
 #endif  // CLOUDLET_CLI_CONFIG_SOURCE_TEXT_H_
