@@ -157,7 +157,8 @@ absl::Status TimeReady(const vmm::VmSpec& spec, Sample& sample) {
   if (!vm.ok()) return vm.status();
   vmm::AgentClient agent((*vm)->agent_target());
   absl::Status ready = vmm::WaitForGuestAgent(
-      **vm, agent, start + kBootLimit, [&] { return !(*vm)->Exited(); });
+      **vm, agent, start + kBootLimit,
+      cloudlet::CancelToken::FromProbe([&] { return (*vm)->Exited(); }));
   if (!ready.ok()) {
     return absl::Status(ready.code(), absl::StrCat(ready.message(), "\n",
                                                    (*vm)->ConsoleTail(20)));
@@ -262,7 +263,7 @@ int main(int argc, char** argv) {
                        p.message().c_str());
         }
       },
-      nullptr);
+      {});
   if (!artifacts.ok()) return Fail(1, artifacts.status());
 
   const bool raw = absl::GetFlag(FLAGS_raw);

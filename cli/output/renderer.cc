@@ -46,11 +46,11 @@ absl::Status ErrorFromJson(absl::string_view json) {
 }  // namespace
 
 Renderer::Renderer(RenderOptions options, Sink out, Sink err,
-                   std::function<absl::Time()> clock)
+                   const Clock* clock)
     : options_(options),
       out_(std::move(out)),
       err_(std::move(err)),
-      clock_(std::move(clock)) {}
+      clock_(clock) {}
 
 void Renderer::OnSseEvent(const SseEvent& event) {
   if (event.event == "error") {
@@ -120,7 +120,7 @@ void Renderer::OnProgress(const v1::Progress& progress) {
   }
   if (text != progress_text_) {
     progress_text_ = text;
-    progress_since_ = clock_();
+    progress_since_ = clock_->Now();
   }
   DrawProgress();
 }
@@ -130,7 +130,7 @@ void Renderer::Tick() {
 }
 
 void Renderer::DrawProgress() {
-  int elapsed = static_cast<int>(absl::ToInt64Seconds(clock_() - progress_since_));
+  int elapsed = static_cast<int>(absl::ToInt64Seconds(clock_->Now() - progress_since_));
   err_(absl::StrCat(kClearLine, kDim, "… ", progress_text_, " ",
                     absl::StrFormat("%d:%02d", elapsed / 60, elapsed % 60),
                     kReset));

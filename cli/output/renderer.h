@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
+#include "common/sync/clock.h"
 #include "absl/time/time.h"
 #include "cli/client/sse_parser.h"
 #include "vmm.pb.h"
@@ -35,8 +36,10 @@ using Sink = std::function<void(absl::string_view bytes)>;
 // Not thread-safe: call from the thread that reads the stream.
 class Renderer {
  public:
+  // `clock` (for the progress line's elapsed time) must outlive the
+  // renderer.
   Renderer(RenderOptions options, Sink out, Sink err,
-           std::function<absl::Time()> clock = [] { return absl::Now(); });
+           const Clock* clock = Clock::Real());
 
   // One event from the API's SSE stream: a RunEvent kind (accepted,
   // progress, stage, booted, output, result) or `error`. Unknown kinds are
@@ -77,7 +80,7 @@ class Renderer {
   RenderOptions options_;
   Sink out_;
   Sink err_;
-  std::function<absl::Time()> clock_;
+  const Clock* clock_;
   std::optional<v1::Result> result_;
   std::optional<absl::Status> stream_error_;
   std::string build_output_;  // kept in quiet mode, shown if the build fails

@@ -66,11 +66,11 @@ class RendererTest : public ::testing::Test {
         {.mode = mode, .stderr_is_tty = tty},
         [this](absl::string_view b) { out_.append(b.data(), b.size()); },
         [this](absl::string_view b) { err_.append(b.data(), b.size()); },
-        [this] { return now_; });
+        &clock_);
   }
   std::string out_;
   std::string err_;
-  absl::Time now_ = absl::FromUnixSeconds(1000);
+  ManualClock clock_{absl::FromUnixSeconds(1000)};
 };
 
 TEST_F(RendererTest, WorkloadStreamsGoToStdoutAndStderrByteForByte) {
@@ -138,7 +138,7 @@ TEST_F(RendererTest, ProgressLineIsRedrawnInPlaceAndClearedBeforeOutput) {
   renderer.OnSseEvent(Sse(Progress("image/rust", "building", false)));
   EXPECT_THAT(err_, HasSubstr("\r\033[K"));
   EXPECT_THAT(err_, HasSubstr("preparing image/rust: building 0:00"));
-  now_ += absl::Seconds(75);
+  clock_.Advance(absl::Seconds(75));
   renderer.Tick();
   EXPECT_THAT(err_, HasSubstr("preparing image/rust: building 1:15"));
   EXPECT_EQ(err_.find('\n'), std::string::npos);  // one line, redrawn

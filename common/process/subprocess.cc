@@ -376,7 +376,7 @@ ExitStatus ChildProcess::KillGroupAndReap() {
 absl::StatusOr<CommandResult> RunCommand(
     SpawnOptions options, absl::Duration timeout,
     const std::function<void(absl::string_view line)>& on_line,
-    size_t output_cap, const std::function<bool()>& cancelled,
+    size_t output_cap, const CancelToken& cancel,
     absl::Duration cancel_grace) {
   options.stdout_mode = StdioMode::kPipe;
   options.stderr_to_stdout = true;
@@ -390,7 +390,7 @@ absl::StatusOr<CommandResult> RunCommand(
   char buffer[16 * 1024];
   int out = child->stdout_pipe().get();
   while (true) {
-    if (!kill_at && cancelled && cancelled()) {
+    if (!kill_at && cancel.cancelled()) {
       // SIGTERM first: the command's own clean-up (traps) gets to run.
       (void)child->SignalGroup(SIGTERM);
       kill_at = absl::Now() + cancel_grace;
@@ -404,7 +404,9 @@ absl::StatusOr<CommandResult> RunCommand(
           absl::FormatDuration(timeout), "; output ends: ", result.output));
     }
     pollfd pfd{.fd = out, .events = POLLIN, .revents = 0};
-    int64_t max_ms = cancelled ? 100 : 1000;
+    int64_t max_ms = cancel.can_cancel()
+                         ? absl::ToInt64Milliseconds(CancelToken::kPollInterval)
+                         : 1000;
     int ms = static_cast<int>(std::clamp<int64_t>(
         absl::ToInt64Milliseconds(left) + 1, 0, max_ms));
     if (::poll(&pfd, 1, ms) <= 0) continue;

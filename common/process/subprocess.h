@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/sync/cancel.h"
 #include "common/process/unique_fd.h"
 
 namespace cloudlet {
@@ -140,15 +141,15 @@ struct CommandResult {
 // most `output_cap` bytes (the tail). `on_line` (optional) is called with
 // each complete output line as it arrives, on the calling thread.
 // DeadlineExceeded (and the process group killed) when it runs longer than
-// `timeout`. `cancelled` (optional) is polled at least every 100 ms; once it
-// returns true the group gets SIGTERM (so that a script's clean-up traps
+// `timeout`. `cancel` is checked at least every CancelToken::kPollInterval;
+// once it is cancelled the group gets SIGTERM (so that a script's clean-up traps
 // run), SIGKILL if it is still alive `cancel_grace` later, and the result is
 // Cancelled.
 absl::StatusOr<CommandResult> RunCommand(
     SpawnOptions options, absl::Duration timeout,
     const std::function<void(absl::string_view line)>& on_line = nullptr,
     size_t output_cap = size_t{64} << 10,
-    const std::function<bool()>& cancelled = nullptr,
+    const CancelToken& cancel = {},
     absl::Duration cancel_grace = absl::Seconds(10));
 
 // Resolves `program` the way a shell would in `path_env` (a PATH value).

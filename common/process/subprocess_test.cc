@@ -217,7 +217,8 @@ TEST(RunCommand, CancelSendsSigtermSoTheCommandCanCleanUp) {
             "sleep 30 & wait"),
       absl::Seconds(30),
       [&](absl::string_view line) { lines.emplace_back(line); }, 64 * 1024,
-      [&] { return absl::Now() - start > absl::Milliseconds(300); });
+      CancelToken::FromProbe(
+          [&] { return absl::Now() - start > absl::Milliseconds(300); }));
   EXPECT_EQ(result.status().code(), absl::StatusCode::kCancelled);
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
   EXPECT_EQ(lines, (std::vector<std::string>{"started", "cleaned up"}));
@@ -229,7 +230,7 @@ TEST(RunCommand, CancelKillsACommandThatIgnoresSigterm) {
   absl::StatusOr<CommandResult> result = RunCommand(
       Shell("trap '' TERM; echo ready; sleep 30"), absl::Seconds(30),
       [&](absl::string_view line) { ready = ready || line == "ready"; }, 1024,
-      [&] { return ready; }, absl::Milliseconds(300));
+      CancelToken::FromProbe([&] { return ready; }), absl::Milliseconds(300));
   EXPECT_EQ(result.status().code(), absl::StatusCode::kCancelled);
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(300));
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));

@@ -28,6 +28,9 @@ class CancelToken {
   }
 
   bool cancelled() const { return probe_ != nullptr && (*probe_)(); }
+  // False for a token that can never be cancelled: a wait may then sleep
+  // longer between checks.
+  bool can_cancel() const { return probe_ != nullptr; }
 
   // How often a wait that cannot be woken (a child process, a lock held by
   // another process) checks the token: the most a cancel waits to be seen.

@@ -76,13 +76,13 @@ class ArtifactCacheTest : public ::testing::Test {
 TEST_F(ArtifactCacheTest, SecondRequestIsAHitThatCostsAFewStats) {
   auto cache = vmm::ArtifactCache::Open(RealCacheOptions());
   ASSERT_TRUE(cache.ok()) << cache.status();
-  auto first = (*cache)->Ensure(v1::SHELL, nullptr, nullptr);
+  auto first = (*cache)->Ensure(v1::SHELL, nullptr, {});
   ASSERT_TRUE(first.ok()) << first.status();
 
   std::vector<v1::Progress> events;
   absl::Time start = absl::Now();
   auto second = (*cache)->Ensure(
-      v1::SHELL, [&](const v1::Progress& p) { events.push_back(p); }, nullptr);
+      v1::SHELL, [&](const v1::Progress& p) { events.push_back(p); }, {});
   absl::Duration elapsed = absl::Now() - start;
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_EQ(second->kernel, first->kernel);
@@ -105,7 +105,7 @@ TEST_F(ArtifactCacheTest, ListShowsWhatIsCachedWithItsKeyAndSize) {
   ASSERT_TRUE(source.ok());
   auto cache = vmm::ArtifactCache::Open(FakeOptions(*source));
   ASSERT_TRUE(cache.ok()) << cache.status();
-  ASSERT_TRUE((*cache)->EnsureArtifact("initramfs", nullptr, nullptr).ok());
+  ASSERT_TRUE((*cache)->EnsureArtifact("initramfs", nullptr, {}).ok());
   std::vector<v1::ArtifactState> states = (*cache)->List();
   ASSERT_EQ(states.size(), 8u);
   EXPECT_EQ(states[1].name(), "initramfs");
@@ -122,8 +122,8 @@ TEST_F(ArtifactCacheTest, ListCountsTheHitsBuildsAndFailuresOfThisInstance) {
   ASSERT_TRUE(good.ok() && bad.ok());
   auto cache = vmm::ArtifactCache::Open(FakeOptions(*good));
   ASSERT_TRUE(cache.ok()) << cache.status();
-  ASSERT_TRUE((*cache)->EnsureArtifact("initramfs", nullptr, nullptr).ok());
-  ASSERT_TRUE((*cache)->EnsureArtifact("initramfs", nullptr, nullptr).ok());
+  ASSERT_TRUE((*cache)->EnsureArtifact("initramfs", nullptr, {}).ok());
+  ASSERT_TRUE((*cache)->EnsureArtifact("initramfs", nullptr, {}).ok());
   std::vector<v1::ArtifactState> states = (*cache)->List();
   EXPECT_EQ(states[1].builds(), 1u);
   EXPECT_EQ(states[1].cache_hits(), 1u);
@@ -132,7 +132,7 @@ TEST_F(ArtifactCacheTest, ListCountsTheHitsBuildsAndFailuresOfThisInstance) {
 
   auto failing = vmm::ArtifactCache::Open(FakeOptions(*bad));
   ASSERT_TRUE(failing.ok()) << failing.status();
-  EXPECT_FALSE((*failing)->EnsureArtifact("initramfs", nullptr, nullptr).ok());
+  EXPECT_FALSE((*failing)->EnsureArtifact("initramfs", nullptr, {}).ok());
   states = (*failing)->List();
   EXPECT_EQ(states[1].build_failures(), 1u);
   EXPECT_EQ(states[1].builds(), 0u);
@@ -169,7 +169,7 @@ TEST_F(ArtifactCacheTest, ConcurrentRequestsFromThreadsBuildOnce) {
     threads.emplace_back([&, i] {
       auto cache = vmm::ArtifactCache::Open(options);  // one each
       ASSERT_TRUE(cache.ok()) << cache.status();
-      results[i] = (*cache)->EnsureArtifact("initramfs", nullptr, nullptr);
+      results[i] = (*cache)->EnsureArtifact("initramfs", nullptr, {});
     });
   }
   for (std::thread& thread : threads) thread.join();
@@ -215,7 +215,7 @@ TEST_F(ArtifactCacheTest, AFailedBuildLeavesNoEntryAndReportsTheOutputTail) {
   auto cache = vmm::ArtifactCache::Open(FakeOptions(*source));
   ASSERT_TRUE(cache.ok()) << cache.status();
 
-  auto result = (*cache)->EnsureArtifact("initramfs", nullptr, nullptr);
+  auto result = (*cache)->EnsureArtifact("initramfs", nullptr, {});
   EXPECT_EQ(result.status().code(), absl::StatusCode::kInternal);
   EXPECT_THAT(result.status().message(),
               HasSubstr("fatal: the frobnicator is missing"));
@@ -229,7 +229,7 @@ TEST_F(ArtifactCacheTest, ABuildThatWritesNothingIsAFailure) {
   ASSERT_TRUE(source.ok());
   auto cache = vmm::ArtifactCache::Open(FakeOptions(*source));
   ASSERT_TRUE(cache.ok());
-  auto result = (*cache)->EnsureArtifact("initramfs", nullptr, nullptr);
+  auto result = (*cache)->EnsureArtifact("initramfs", nullptr, {});
   EXPECT_EQ(result.status().code(), absl::StatusCode::kInternal);
   EXPECT_THAT(result.status().message(), HasSubstr("did not write"));
   EXPECT_THAT(CacheEntries(work_->path() / "cache"), ::testing::IsEmpty());
@@ -251,7 +251,7 @@ TEST_F(ArtifactCacheTest, ACancelledBuildStopsPromptlyAndLeavesNothing) {
       [&](const v1::Progress& p) {
         started = started || p.message() == "fake: started";
       },
-      [&] { return started; });
+      CancelToken::FromProbe([&] { return started; }));
   EXPECT_EQ(result.status().code(), absl::StatusCode::kCancelled);
   EXPECT_LT(absl::Now() - start, absl::Seconds(10));
   EXPECT_THAT(CacheEntries(work_->path() / "cache"), ::testing::IsEmpty());
@@ -265,7 +265,7 @@ TEST_F(ArtifactCacheTest, ACancelledBuildStopsPromptlyAndLeavesNothing) {
 TEST_F(ArtifactCacheTest, UnknownArtifactIsInvalidArgument) {
   auto cache = vmm::ArtifactCache::Open(RealCacheOptions());
   ASSERT_TRUE(cache.ok());
-  EXPECT_EQ((*cache)->EnsureArtifact("image/cobol", nullptr, nullptr)
+  EXPECT_EQ((*cache)->EnsureArtifact("image/cobol", nullptr, {})
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);

@@ -85,7 +85,7 @@ class ArtifactPruneTest : public ::testing::Test {
 
 TEST_F(ArtifactPruneTest, RemovesWhatOldInputsBuiltAndKeepsTheCurrentEntries) {
   auto old_cache = OpenCache();
-  auto old_artifacts = old_cache->Ensure(v1::SHELL, nullptr, nullptr);
+  auto old_artifacts = old_cache->Ensure(v1::SHELL, nullptr, {});
   ASSERT_TRUE(old_artifacts.ok()) << old_artifacts.status();
   const std::string old_initramfs =
       old_artifacts->initramfs.parent_path().filename().string();
@@ -93,7 +93,7 @@ TEST_F(ArtifactPruneTest, RemovesWhatOldInputsBuiltAndKeepsTheCurrentEntries) {
 
   ChangeTheAgent();
   auto cache = OpenCache();
-  auto artifacts = cache->Ensure(v1::SHELL, nullptr, nullptr);
+  auto artifacts = cache->Ensure(v1::SHELL, nullptr, {});
   ASSERT_TRUE(artifacts.ok()) << artifacts.status();
   const std::string current_initramfs =
       artifacts->initramfs.parent_path().filename().string();
@@ -141,7 +141,7 @@ TEST_F(ArtifactPruneTest, RemovesWhatOldInputsBuiltAndKeepsTheCurrentEntries) {
 
 TEST_F(ArtifactPruneTest, RemovesSnapshotsMadeFromEntriesThatAreNotCurrent) {
   auto cache = OpenCache();
-  auto artifacts = cache->Ensure(v1::SHELL, nullptr, nullptr);
+  auto artifacts = cache->Ensure(v1::SHELL, nullptr, {});
   ASSERT_TRUE(artifacts.ok()) << artifacts.status();
   auto entry_of = [](const fs::path& file) {
     return file.parent_path().filename().string();
@@ -171,7 +171,7 @@ TEST_F(ArtifactPruneTest, RemovesSnapshotsMadeFromEntriesThatAreNotCurrent) {
 
 TEST_F(ArtifactPruneTest, KeepsAnEntryAVmIsUsingUntilItsLeaseIsDropped) {
   auto old_cache = OpenCache();
-  auto in_use = old_cache->Ensure(v1::SHELL, nullptr, nullptr);
+  auto in_use = old_cache->Ensure(v1::SHELL, nullptr, {});
   ASSERT_TRUE(in_use.ok()) << in_use.status();
   const fs::path old_initramfs = in_use->initramfs;
 
@@ -214,7 +214,7 @@ TEST_F(ArtifactPruneTest, RemovesAbandonedBuildDirsButNotOneBeingBuiltIn) {
 
 TEST_F(ArtifactPruneTest, TheCommandPrintsWhatWentAndRejectsExtraWords) {
   auto old_cache = OpenCache();
-  ASSERT_TRUE(old_cache->EnsureArtifact("initramfs", nullptr, nullptr).ok());
+  ASSERT_TRUE(old_cache->EnsureArtifact("initramfs", nullptr, {}).ok());
   ChangeTheAgent();
   auto run = [&](std::vector<std::string> words) {
     SpawnOptions spawn;

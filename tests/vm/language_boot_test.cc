@@ -65,7 +65,7 @@ TEST_P(LanguageBootTest, RunsHelloWorldInAFreshVm) {
 
   vmm::AgentClient agent((*vm)->agent_target());
   absl::Status healthy =
-      agent.WaitUntilHealthy(deadline, [&] { return !(*vm)->Exited(); });
+      agent.WaitUntilHealthy(deadline, CancelToken::FromProbe([&] { return (*vm)->Exited(); }));
   ASSERT_TRUE(healthy.ok()) << healthy << "\nconsole:\n"
                             << (*vm)->ConsoleTail(40);
   absl::Duration boot = absl::Now() - start;

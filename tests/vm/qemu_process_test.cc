@@ -73,7 +73,7 @@ TEST_F(QemuProcessTest, StartsAndItsAgentAnswersHealth) {
   vmm::AgentClient agent((*vm)->agent_target());
   absl::Time start = absl::Now();
   absl::Status healthy = agent.WaitUntilHealthy(
-      absl::Now() + kBootTimeout, [&] { return !(*vm)->Exited(); });
+      absl::Now() + kBootTimeout, CancelToken::FromProbe([&] { return (*vm)->Exited(); }));
   ASSERT_TRUE(healthy.ok()) << healthy << "\nconsole:\n"
                             << (*vm)->ConsoleTail(30);
   std::cerr << "agent ready " << absl::FormatDuration(absl::Now() - start)
@@ -143,7 +143,7 @@ TEST_F(QemuProcessTest, WaitingForTheAgentStopsEarlyWhenQemuExits) {
   vmm::AgentClient agent((*vm)->agent_target());
   absl::Time start = absl::Now();
   absl::Status healthy = agent.WaitUntilHealthy(
-      absl::Now() + kBootTimeout, [&] { return !(*vm)->Exited(); });
+      absl::Now() + kBootTimeout, CancelToken::FromProbe([&] { return (*vm)->Exited(); }));
   EXPECT_EQ(healthy.code(), absl::StatusCode::kUnavailable) << healthy;
   EXPECT_LT(absl::Now() - start, absl::Seconds(45));
   EXPECT_TRUE((*vm)->Exited());
@@ -157,7 +157,7 @@ TEST_F(QemuProcessTest, InitRebootsNamingAMalformedKernelParameter) {
   ASSERT_TRUE(vm.ok()) << vm.status();
   vmm::AgentClient agent((*vm)->agent_target());
   absl::Status ready = vmm::WaitForGuestAgent(
-      **vm, agent, absl::Now() + kBootTimeout, nullptr);
+      **vm, agent, absl::Now() + kBootTimeout, {});
   EXPECT_EQ(ready.code(), absl::StatusCode::kUnavailable) << ready;
   // The console ends a moment before QEMU is reaped.
   EXPECT_TRUE(PollUntil("QEMU to exit", absl::Now() + absl::Seconds(10),

@@ -78,13 +78,13 @@ class VmSnapshotTest : public ::testing::Test {
 
   absl::StatusOr<vmm::VmSnapshot> EnsureSnapshot() {
     return snapshots_->Ensure(Spec(), runtime_dir(), absl::Now() + kVmTimeout,
-                              nullptr);
+                              {});
   }
 
   static absl::Status AgentAnswers(const vmm::QemuProcess& vm) {
     vmm::AgentClient agent(vm.agent_target());
     return agent.WaitUntilHealthy(absl::Now() + kVmTimeout,
-                                  [&] { return !vm.Exited(); });
+                                  CancelToken::FromProbe([&] { return vm.Exited(); }));
   }
 
   // Acquires a VM for `agent_port` from a provider over snapshots_, breaks
@@ -106,7 +106,7 @@ class VmSnapshotTest : public ::testing::Test {
     request.ready_by = absl::Now() + kVmTimeout;
 
     request.run_id = "resumed";
-    auto resumed = provider.Acquire(request, nullptr, nullptr);
+    auto resumed = provider.Acquire(request, {}, nullptr);
     ASSERT_TRUE(resumed.ok()) << resumed.status();
     EXPECT_FALSE((*resumed)->Exited());
     EXPECT_THAT((*resumed)->ConsoleTail(100), Not(HasSubstr("cloudlet-init")))
@@ -123,7 +123,7 @@ class VmSnapshotTest : public ::testing::Test {
     request.run_id = "booted";
     request.ready_by = absl::Now() + boot_timeout;
     std::string console;
-    auto booted = provider.Acquire(request, nullptr, &console);
+    auto booted = provider.Acquire(request, {}, &console);
     ASSERT_TRUE(booted.ok()) << booted.status() << "\n" << console;
     EXPECT_THAT((*booted)->ConsoleTail(100), HasSubstr("cloudlet-init"))
         << "this VM did not boot";
@@ -133,7 +133,7 @@ class VmSnapshotTest : public ::testing::Test {
     // The broken snapshot was discarded: the next VM resumes from a new one.
     request.run_id = "resumed-again";
     request.ready_by = absl::Now() + kVmTimeout;
-    auto again = provider.Acquire(request, nullptr, nullptr);
+    auto again = provider.Acquire(request, {}, nullptr);
     ASSERT_TRUE(again.ok()) << again.status();
     EXPECT_THAT((*again)->ConsoleTail(100), Not(HasSubstr("cloudlet-init")))
         << "this VM booted";
@@ -178,7 +178,7 @@ TEST_F(VmSnapshotTest, OtherMemoryIsAnotherSnapshot) {
   vmm::VmSpec larger = Spec();
   larger.memory_mib = 320;
   absl::StatusOr<vmm::VmSnapshot> large = snapshots_->Ensure(
-      larger, runtime_dir(), absl::Now() + kVmTimeout, nullptr);
+      larger, runtime_dir(), absl::Now() + kVmTimeout, {});
   ASSERT_TRUE(large.ok()) << large.status();
   EXPECT_NE(large->entry, small->entry);
 }

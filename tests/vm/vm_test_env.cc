@@ -22,7 +22,7 @@ absl::StatusOr<vmm::GuestArtifacts> RealArtifacts(v1::Language language) {
   absl::StatusOr<std::unique_ptr<vmm::ArtifactCache>> cache =
       vmm::ArtifactCache::Open(RealCacheOptions());
   if (!cache.ok()) return cache.status();
-  return (*cache)->Ensure(language, nullptr, nullptr);
+  return (*cache)->Ensure(language, nullptr, {});
 }
 
 absl::StatusOr<TempDir> SourceDirWithInitramfsScript(

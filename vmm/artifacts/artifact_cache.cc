@@ -95,7 +95,7 @@ class ArtifactCacheImpl : public ArtifactCache {
 
   absl::StatusOr<GuestArtifacts> Ensure(v1::Language language,
                                         const ProgressCallback& progress,
-                                        const CancelledFn& cancelled) override {
+                                        const CancelToken& cancel) override {
     if (language == v1::LANGUAGE_UNSPECIFIED ||
         !v1::Language_IsValid(language)) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -105,15 +105,15 @@ class ArtifactCacheImpl : public ArtifactCache {
     auto lease = std::make_shared<ArtifactLease>();
     GuestArtifacts artifacts;
     absl::StatusOr<fs::path> kernel =
-        EnsureEntry("kernel", progress, cancelled, lease.get());
+        EnsureEntry("kernel", progress, cancel, lease.get());
     if (!kernel.ok()) return kernel.status();
     artifacts.kernel = *std::move(kernel);
     absl::StatusOr<fs::path> initramfs =
-        EnsureEntry("initramfs", progress, cancelled, lease.get());
+        EnsureEntry("initramfs", progress, cancel, lease.get());
     if (!initramfs.ok()) return initramfs.status();
     artifacts.initramfs = *std::move(initramfs);
     absl::StatusOr<fs::path> image = EnsureEntry(
-        ImageArtifactName(language), progress, cancelled, lease.get());
+        ImageArtifactName(language), progress, cancel, lease.get());
     if (!image.ok()) return image.status();
     artifacts.image = *std::move(image);
     // Entry names hash every input of the initramfs and the image.
@@ -126,8 +126,8 @@ class ArtifactCacheImpl : public ArtifactCache {
 
   absl::StatusOr<fs::path> EnsureArtifact(
       absl::string_view name, const ProgressCallback& progress,
-      const CancelledFn& cancelled) override {
-    return EnsureEntry(name, progress, cancelled, nullptr);
+      const CancelToken& cancel) override {
+    return EnsureEntry(name, progress, cancel, nullptr);
   }
 
   std::vector<v1::ArtifactState> List() const override {
@@ -175,7 +175,7 @@ class ArtifactCacheImpl : public ArtifactCache {
   // Ensures one artifact; with `lease`, also keeps the entry's lease in it.
   absl::StatusOr<fs::path> EnsureEntry(absl::string_view name,
                                        const ProgressCallback& progress,
-                                       const CancelledFn& cancelled,
+                                       const CancelToken& cancel,
                                        ArtifactLease* lease) {
     std::optional<Recipe> recipe = FindRecipe(name);
     if (!recipe) {
@@ -196,7 +196,7 @@ class ArtifactCacheImpl : public ArtifactCache {
     bool waited = false;
     CacheStore::BuildOptions options;
     options.deadline = absl::Now() + recipe->timeout + absl::Minutes(5);
-    if (cancelled) options.cancel = CancelToken::FromProbe(cancelled);
+    options.cancel = cancel;
     options.on_wait = [&](pid_t holder) {
       waited = true;
       report(holder > 0
@@ -208,7 +208,7 @@ class ArtifactCacheImpl : public ArtifactCache {
     absl::StatusOr<CacheEntry> entry = store_->FindOrBuild(
         EntryKeyOf(*recipe, *key),
         [&](const fs::path& out_dir) {
-          return Build(*recipe, *key, out_dir, report, cancelled);
+          return Build(*recipe, *key, out_dir, report, cancel);
         },
         options, &built);
     if (!entry.ok()) return entry.status();
@@ -289,7 +289,7 @@ class ArtifactCacheImpl : public ArtifactCache {
   absl::Status Build(
       const Recipe& recipe, const std::string& key, const fs::path& out_dir,
       const std::function<void(absl::string_view, bool)>& report,
-      const CancelledFn& cancelled) {
+      const CancelToken& cancel) {
     spdlog::info("event=artifact_build_start artifact={} key={}", recipe.name,
                  key.substr(0, 16));
     report(absl::StrCat("building (", recipe.expectation, ")"), false);
@@ -304,7 +304,7 @@ class ArtifactCacheImpl : public ArtifactCache {
                         recipe.name, std::string(line));
           if (!line.empty()) report(line, false);
         },
-        size_t{64} << 10, cancelled);
+        size_t{64} << 10, cancel);
     absl::Duration elapsed = absl::Now() - start;
     if (!result.ok()) {
       spdlog::warn("event=artifact_build_stopped artifact={} error=\"{}\"",

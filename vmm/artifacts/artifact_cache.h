@@ -13,6 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "agent.pb.h"
 #include "vmm.pb.h"
+#include "common/sync/cancel.h"
 #include "vmm/cache/cache_store.h"
 
 namespace cloudlet::vmm {
@@ -38,8 +39,6 @@ struct GuestArtifacts {
 // calls Ensure only.
 using ProgressCallback = std::function<void(const v1::Progress&)>;
 
-// Returns true when the caller no longer wants the result.
-using CancelledFn = std::function<bool()>;
 
 struct ArtifactCacheOptions {
   // CacheStore::DefaultDir() when empty.
@@ -81,21 +80,22 @@ class ArtifactCache {
   // is missing (reporting each step through `progress`), with a lease on
   // the three. A warm-cache call costs a few stat()s and flock()s (input
   // hashes are memoized per process, keyed by the inputs' stat).
-  // `cancelled` is polled at least every 100 ms while waiting for another
-  // builder and while building: when it turns true the call returns
+  // `cancel` is checked at least every CancelToken::kPollInterval while
+  // waiting for another builder and while building: once cancelled the
+  // call returns
   // Cancelled, and a build it was running is stopped and leaves nothing (a
   // caller waiting on it then builds itself). A failed
   // build leaves no entry and returns Internal with the tail of the build
   // script's output.
   virtual absl::StatusOr<GuestArtifacts> Ensure(
       v1::Language language, const ProgressCallback& progress,
-      const CancelledFn& cancelled) = 0;
+      const CancelToken& cancel) = 0;
 
   // Ensures one artifact by name (see AllArtifactNames) and returns its
   // file. InvalidArgument for an unknown name; otherwise as Ensure.
   virtual absl::StatusOr<std::filesystem::path> EnsureArtifact(
       absl::string_view name, const ProgressCallback& progress,
-      const CancelledFn& cancelled) = 0;
+      const CancelToken& cancel) = 0;
 
   // What is cached now, one entry per AllArtifactNames() element, with the
   // key its current inputs hash to, and how often the store found each

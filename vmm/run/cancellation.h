@@ -8,6 +8,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "agent.pb.h"
+#include "common/sync/cancel.h"
 
 namespace cloudlet::vmm {
 
@@ -32,6 +33,11 @@ class Cancellation {
 
   bool cancelled() const;
   std::optional<CancelCause> cause() const;
+  // A token that is cancelled once this is; it must not outlive this
+  // object (a run's token lives in the run).
+  CancelToken token() const {
+    return CancelToken::FromProbe([this] { return cancelled(); });
+  }
 
   // While the returned guard lives, Cancel calls `hook` (e.g. TryCancel of
   // a blocking RPC); if the run is already cancelled, `hook` runs at once.

@@ -15,12 +15,15 @@ int64_t Ms(const google::protobuf::Duration& duration) {
 
 }  // namespace
 
-EventRelay::EventRelay(std::string run_id, absl::Time started,
-                       RunEventSink* sink)
-    : run_id_(std::move(run_id)), started_(started), sink_(sink) {}
+EventRelay::EventRelay(std::string run_id, const Clock* clock,
+                       absl::Time started, RunEventSink* sink)
+    : run_id_(std::move(run_id)),
+      clock_(clock),
+      started_(started),
+      sink_(sink) {}
 
 int64_t EventRelay::ElapsedMs() const {
-  return absl::ToInt64Milliseconds(absl::Now() - started_);
+  return absl::ToInt64Milliseconds(clock_->Now() - started_);
 }
 
 void EventRelay::Send(const v1::RunEvent& event) {
@@ -59,7 +62,7 @@ void EventRelay::Stage(v1::Stage stage, absl::string_view detail) {
 void EventRelay::Booted(absl::string_view accel, absl::Duration boot_time,
                         uint32_t memory_mib, uint32_t vcpus, bool resumed) {
   vm_resumed_ = resumed;
-  vm_ready_ = absl::Now() - started_;
+  vm_ready_ = clock_->Now() - started_;
   v1::RunEvent event;
   v1::VmBooted* booted = event.mutable_booted();
   booted->set_resumed(resumed);
@@ -138,7 +141,7 @@ void EventRelay::SendResult(v1::Result result) {
   if (timings_.prepare) *timings->mutable_prepare() = ToProtoDuration(*timings_.prepare);
   if (timings_.queue) *timings->mutable_queue() = ToProtoDuration(*timings_.queue);
   if (timings_.boot) *timings->mutable_boot() = ToProtoDuration(*timings_.boot);
-  *timings->mutable_total() = ToProtoDuration(absl::Now() - started_);
+  *timings->mutable_total() = ToProtoDuration(clock_->Now() - started_);
   if (vm_ready_) {
     v1::Telemetry* telemetry = result.mutable_telemetry();
     telemetry->set_vm_resumed(vm_resumed_);

@@ -7,6 +7,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "agent.pb.h"
+#include "common/sync/clock.h"
 #include "vmm.pb.h"
 
 namespace cloudlet::vmm {
@@ -34,7 +35,10 @@ struct VmmTimings {
 // Result. Used from the run's thread only.
 class EventRelay {
  public:
-  EventRelay(std::string run_id, absl::Time started, RunEventSink* sink);
+  // Times are read from `clock`, which must outlive the relay; `started`
+  // is the request's arrival on it.
+  EventRelay(std::string run_id, const Clock* clock, absl::Time started,
+             RunEventSink* sink);
 
   const std::string& run_id() const { return run_id_; }
   // The last stage announced (PENDING before any).
@@ -73,6 +77,7 @@ class EventRelay {
   int64_t ElapsedMs() const;
 
   const std::string run_id_;
+  const Clock* const clock_;
   const absl::Time started_;
   RunEventSink* const sink_;
   v1::Stage stage_ = v1::PENDING;

@@ -46,7 +46,8 @@ v1::ExecuteEvent AgentResult(int exit_code) {
 
 TEST(EventRelay, RelaysTheAgentsEventsAndAddsTheVmmTimingsToItsResult) {
   VectorSink sink;
-  EventRelay relay("run1", absl::Now(), &sink);
+  ManualClock clock;
+  EventRelay relay("run1", &clock, clock.Now(), &sink);
   relay.Accepted();
   relay.timings().prepare = absl::Milliseconds(5);
   relay.timings().boot = absl::Milliseconds(900);
@@ -74,12 +75,30 @@ TEST(EventRelay, RelaysTheAgentsEventsAndAddsTheVmmTimingsToItsResult) {
   EXPECT_EQ(FromProtoDuration(result.timings().prepare()),
             absl::Milliseconds(5));
   EXPECT_FALSE(result.timings().has_queue());
-  EXPECT_TRUE(result.timings().has_total());
+  EXPECT_EQ(FromProtoDuration(result.timings().total()), absl::ZeroDuration());
+}
+
+TEST(EventRelay, TheResultsTotalAndVmReadyTimeComeFromItsClock) {
+  ManualClock clock;
+  VectorSink sink;
+  EventRelay relay("timed", &clock, clock.Now(), &sink);
+  relay.Accepted();
+  clock.Advance(absl::Milliseconds(250));
+  relay.Booted("tcg", absl::Milliseconds(200), 256, 1, /*resumed=*/true);
+  clock.Advance(absl::Seconds(3));
+  relay.FromAgent(AgentResult(0));
+  relay.FinishWithAgentResult();
+  const v1::Result& result = sink.events.back().result();
+  EXPECT_EQ(FromProtoDuration(result.timings().total()),
+            absl::Milliseconds(3250));
+  EXPECT_TRUE(result.telemetry().vm_resumed());
+  EXPECT_EQ(FromProtoDuration(result.telemetry().vm_ready()),
+            absl::Milliseconds(250));
 }
 
 TEST(EventRelay, FailEndsInTheCurrentStageWithAStageChangeAndOneResult) {
   VectorSink sink;
-  EventRelay relay("run2", absl::Now(), &sink);
+  EventRelay relay("run2", Clock::Real(), absl::Now(), &sink);
   relay.Accepted();
   relay.Stage(v1::BOOTING, "starting");
   relay.Fail(v1::BOOT_FAILED, "the VM did not boot", "Kernel panic\n");
@@ -98,7 +117,7 @@ TEST(EventRelay, FailEndsInTheCurrentStageWithAStageChangeAndOneResult) {
 
 TEST(EventRelay, TracksTheAgentsStageForTheEndingOfADyingVm) {
   VectorSink sink;
-  EventRelay relay("run3", absl::Now(), &sink);
+  EventRelay relay("run3", Clock::Real(), absl::Now(), &sink);
   relay.Stage(v1::BOOTING, "");
   relay.FromAgent(AgentStage(v1::BUILDING));
   relay.FromAgent(AgentStage(v1::RUNNING));
@@ -110,7 +129,7 @@ TEST(EventRelay, TracksTheAgentsStageForTheEndingOfADyingVm) {
 
 TEST(EventRelay, ClosesWithTheFinalStageWhenTheAgentSentNone) {
   VectorSink sink;
-  EventRelay relay("run5", absl::Now(), &sink);
+  EventRelay relay("run5", Clock::Real(), absl::Now(), &sink);
   relay.FromAgent(AgentStage(v1::RUNNING));
   relay.FromAgent(AgentResult(0));
   relay.FinishWithAgentResult();
@@ -121,7 +140,7 @@ TEST(EventRelay, ClosesWithTheFinalStageWhenTheAgentSentNone) {
 
 TEST(EventRelay, FinishingWithoutAnAgentResultIsAnInternalError) {
   VectorSink sink;
-  EventRelay relay("run4", absl::Now(), &sink);
+  EventRelay relay("run4", Clock::Real(), absl::Now(), &sink);
   relay.FromAgent(AgentStage(v1::RUNNING));
   relay.FinishWithAgentResult();
   EXPECT_EQ(sink.events.back().result().reason(), v1::INTERNAL_ERROR);

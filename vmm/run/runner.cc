@@ -44,7 +44,7 @@ std::string HostEntropy() {
 // tells it what to watch as the run moves on.
 class Watchdog {
  public:
-  Watchdog(absl::Duration interval, std::function<bool()> caller_gone,
+  Watchdog(absl::Duration interval, CancelToken caller_gone,
            Cancellation* cancel)
       : interval_(interval),
         caller_gone_(std::move(caller_gone)),
@@ -79,7 +79,7 @@ class Watchdog {
     while (!stop_) {
       wake_.WaitWithTimeout(&mu_, interval_);
       if (stop_) break;
-      if (caller_gone_ && caller_gone_()) {
+      if (caller_gone_.cancelled()) {
         cancel_->Cancel(v1::CANCELLED,
                         "cancelled by the caller (it went away or its "
                         "deadline passed); the VM was killed");
@@ -96,7 +96,7 @@ class Watchdog {
   }
 
   const absl::Duration interval_;
-  const std::function<bool()> caller_gone_;
+  const CancelToken caller_gone_;
   Cancellation* const cancel_;
   absl::Mutex mu_;
   absl::CondVar wake_;
@@ -173,12 +173,12 @@ class RunLifecycle {
     relay_.Stage(v1::PREPARING,
                  absl::StrCat("finding or building the guest artifacts for ",
                               LanguageName(run_.workload.language())));
-    absl::Time start = absl::Now();
+    absl::Time start = clock_->Now();
     absl::StatusOr<GuestArtifacts> artifacts = artifacts_->Ensure(
         run_.workload.language(),
         [this](const v1::Progress& progress) { relay_.Progress(progress); },
-        [this] { return cancelled(); });
-    relay_.timings().prepare = absl::Now() - start;
+        cancel_token_);
+    relay_.timings().prepare = clock_->Now() - start;
     if (cancelled()) return FromCause(cancel_);
     if (!artifacts.ok()) {
       return Ending{false, v1::PREPARE_FAILED,
@@ -224,16 +224,16 @@ class RunLifecycle {
 
   std::optional<Ending> Queue() {
     if (ticket_.holds_slot()) return std::nullopt;
-    absl::Time start = absl::Now();
+    absl::Time start = clock_->Now();
     absl::Status waited = ticket_.WaitForSlot(
-        [this] { return cancelled(); },
+        cancel_token_,
         [this](int position) {
           relay_.Stage(v1::QUEUED,
                        absl::StrCat("waiting for a VM slot (position ",
                                     position, ")"));
         },
         options_.watch_interval);
-    relay_.timings().queue = absl::Now() - start;
+    relay_.timings().queue = clock_->Now() - start;
     if (cancelled()) return FromCause(cancel_);
     if (absl::IsUnavailable(waited)) {
       return Ending{false, v1::SHUTTING_DOWN, std::string(waited.message()),
@@ -258,12 +258,14 @@ class RunLifecycle {
     request.memory_mib = run_.memory_mib;
     request.vcpus = run_.vcpus;
     request.agent_port = run_.agent_port;
+    // Deadlines go to QEMU and gRPC, which keep the real clock; the run's
+    // clock only times it.
     request.ready_by = absl::Now() + options_.boot_timeout;
-    absl::Time start = absl::Now();
+    absl::Time start = clock_->Now();
     std::string console_tail;
     absl::StatusOr<std::unique_ptr<Vm>> vm = vms_->Acquire(
-        request, [this] { return cancelled(); }, &console_tail);
-    absl::Duration boot_time = absl::Now() - start;
+        request, cancel_token_, &console_tail);
+    absl::Duration boot_time = clock_->Now() - start;
     relay_.timings().boot = boot_time;
     if (cancelled()) return FromCause(cancel_);
     if (!vm.ok()) {
@@ -286,6 +288,7 @@ class RunLifecycle {
     // A VM resumed from a snapshot wakes with the snapshot's clock and
     // random state, the same in every VM resumed from it: the agent sets
     // both from these before the workload starts.
+    // The host's real wall clock, whatever clock times the run.
     *request.mutable_host_time() = ToProtoTimestamp(absl::Now());
     request.set_host_entropy(HostEntropy());
     if (cached_build_) {
@@ -339,6 +342,7 @@ class RunLifecycle {
   }
 
   const RunnerOptions& options_;
+  const Clock* const clock_ = options_.clock;  // times the run's stages
   ArtifactCache* const artifacts_;
   BuildCache* const builds_;
   VmProvider* const vms_;
@@ -350,6 +354,8 @@ class RunLifecycle {
   std::atomic<int>& vms_running_;
   std::optional<EntryKey> build_key_;         // set when builds are kept
   std::optional<CachedBuild> cached_build_;  // leased until the run ends
+  // What every wait of the run checks; it lives as long as cancel_.
+  const CancelToken cancel_token_ = cancel_.token();
 };
 
 }  // namespace
@@ -383,8 +389,8 @@ Runner::Runner(RunnerOptions options, ArtifactCache* artifacts,
       slots_(slots) {}
 
 absl::Status Runner::Run(const v1::RunRequest& request, RunEventSink& sink,
-                         std::function<bool()> caller_gone) {
-  const absl::Time started = absl::Now();
+                         CancelToken caller_gone) {
+  const absl::Time started = options_.clock->Now();
   Cancellation cancel;
   Registration registration(this, &cancel);
 
@@ -408,7 +414,7 @@ absl::Status Runner::Run(const v1::RunRequest& request, RunEventSink& sink,
   }
 
   std::optional<SlotLimiter::Ticket> slot(*std::move(ticket));
-  EventRelay relay(NewRunId(), started, &sink);
+  EventRelay relay(NewRunId(), options_.clock, started, &sink);
   spdlog::info(
       "run={} event=request language={} action={} code_bytes={} "
       "timeout_ms={} memory_mib={} vcpus={}",

@@ -20,6 +20,7 @@
 #include "vmm/run/slot_limiter.h"
 #include "vmm/vm/vm_provider.h"
 #include "common/run_limits.h"
+#include "common/sync/clock.h"
 
 namespace cloudlet::vmm {
 
@@ -33,6 +34,9 @@ struct RunnerOptions {
   // How often the watchdog of a run checks the caller, the clock and the VM.
   absl::Duration watch_interval = absl::Milliseconds(50);
   size_t console_tail_lines = kConsoleTailLines;
+  // What the runs' timings and deadlines are read from (tests may hold it
+  // still); must outlive the Runner.
+  const Clock* clock = Clock::Real();
 };
 
 // Runs workloads, one fresh VM each: the whole lifecycle of a run (admit,
@@ -59,11 +63,11 @@ class Runner {
   // (bad request), ResourceExhausted (all slots and the queue full),
   // Unavailable (shutting down). Otherwise the status is OK and `sink` got
   // Accepted, the progress, stage, boot and agent events, and exactly one
-  // Result last, however the run ended. `caller_gone` is polled every
-  // watch_interval from another thread: once it returns true the run is
+  // Result last, however the run ended. `caller_gone` is checked every
+  // watch_interval from another thread: once it is cancelled the run is
   // cancelled and its VM killed.
   absl::Status Run(const v1::RunRequest& request, RunEventSink& sink,
-                   std::function<bool()> caller_gone);
+                   CancelToken caller_gone);
 
   // Later Run calls fail Unavailable; runs still queued end SHUTTING_DOWN.
   // Runs that hold a slot go on.

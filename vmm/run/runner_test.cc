@@ -37,7 +37,7 @@ class FakeArtifacts : public ArtifactCache {
 
   absl::StatusOr<GuestArtifacts> Ensure(
       v1::Language language, const ProgressCallback& progress,
-      const CancelledFn& cancelled) override {
+      const CancelToken& cancel) override {
     v1::Progress step;
     step.set_artifact("kernel");
     step.set_message("cached");
@@ -49,7 +49,7 @@ class FakeArtifacts : public ArtifactCache {
     if (mode_ == Mode::kBlockUntilCancelled) {
       absl::Status waited =
           PollUntil("cancel", absl::Now() + absl::Seconds(30),
-                    [&]() -> absl::StatusOr<bool> { return cancelled(); });
+                    [&]() -> absl::StatusOr<bool> { return cancel.cancelled(); });
       if (!waited.ok()) return waited;
       return absl::CancelledError("cancelled");
     }
@@ -57,7 +57,7 @@ class FakeArtifacts : public ArtifactCache {
                           /*runtime_key=*/"fake-runtime", /*lease=*/nullptr};
   }
   absl::StatusOr<std::filesystem::path> EnsureArtifact(
-      absl::string_view, const ProgressCallback&, const CancelledFn&) override {
+      absl::string_view, const ProgressCallback&, const CancelToken&) override {
     return absl::UnimplementedError("not in this fake");
   }
   std::vector<v1::ArtifactState> List() const override { return {}; }
@@ -76,7 +76,7 @@ class FakeArtifacts : public ArtifactCache {
 class PanickingProvider : public VmProvider {
  public:
   absl::StatusOr<std::unique_ptr<Vm>> Acquire(
-      const VmRequest&, const std::function<bool()>&,
+      const VmRequest&, const CancelToken&,
       std::string* console_tail) override {
     *console_tail = "Kernel panic - not syncing: VFS\n";
     return absl::UnavailableError("the VM exited before its agent answered");
@@ -216,7 +216,7 @@ class RunnerTest : public ::testing::Test {
 TEST_F(RunnerTest, StreamsEveryStageInOrderAndPassesTheExitCodeThrough) {
   RecordingSink sink;
   absl::Status status =
-      runner_->Run(Shell("echo hello\nexit 3\n"), sink, [] { return false; });
+      runner_->Run(Shell("echo hello\nexit 3\n"), sink, {});
   ASSERT_TRUE(status.ok()) << status;
 
   std::vector<v1::RunEvent> events = sink.events();
@@ -248,7 +248,7 @@ TEST_F(RunnerTest, ASecondRunOfTheSameCodeUsesTheCachedBuild) {
   const std::string code =
       "#include <stdio.h>\nint main(){puts(\"built once\");return 4;}";
   RecordingSink first;
-  ASSERT_TRUE(runner_->Run(C(code), first, [] { return false; }).ok());
+  ASSERT_TRUE(runner_->Run(C(code), first, {}).ok());
   EXPECT_EQ(first.result().exit_code(), 4);
   ASSERT_TRUE(BuildingStage(first.events()).has_value());
   EXPECT_FALSE(BuildingStage(first.events())->cached());
@@ -259,7 +259,7 @@ TEST_F(RunnerTest, ASecondRunOfTheSameCodeUsesTheCachedBuild) {
   }
 
   RecordingSink second;
-  ASSERT_TRUE(runner_->Run(C(code), second, [] { return false; }).ok());
+  ASSERT_TRUE(runner_->Run(C(code), second, {}).ok());
   EXPECT_EQ(second.stdout_text(), "built once\n");
   EXPECT_EQ(second.result().exit_code(), 4);
   ASSERT_TRUE(BuildingStage(second.events()).has_value());
@@ -275,12 +275,8 @@ TEST_F(RunnerTest, ASecondRunOfTheSameCodeUsesTheCachedBuild) {
 
 TEST_F(RunnerTest, OneChangedByteRebuilds) {
   RecordingSink first, second;
-  ASSERT_TRUE(runner_->Run(C("int main(){return 1;}"), first, [] {
-                return false;
-              }).ok());
-  ASSERT_TRUE(runner_->Run(C("int main(){return 2;}"), second, [] {
-                return false;
-              }).ok());
+  ASSERT_TRUE(runner_->Run(C("int main(){return 1;}"), first, {}).ok());
+  ASSERT_TRUE(runner_->Run(C("int main(){return 2;}"), second, {}).ok());
   EXPECT_EQ(second.result().exit_code(), 2);
   EXPECT_FALSE(BuildingStage(second.events())->cached());
   EXPECT_EQ(builds_->counts().stored, 2u);
@@ -290,7 +286,7 @@ TEST_F(RunnerTest, OneChangedByteRebuilds) {
 TEST_F(RunnerTest, AFailedBuildIsNeverCached) {
   for (int i = 0; i < 2; ++i) {
     RecordingSink sink;
-    ASSERT_TRUE(runner_->Run(C("int main( {"), sink, [] { return false; }).ok());
+    ASSERT_TRUE(runner_->Run(C("int main( {"), sink, {}).ok());
     EXPECT_EQ(sink.result().reason(), v1::BUILD_FAILED);
     EXPECT_FALSE(BuildingStage(sink.events())->cached());
   }
@@ -301,10 +297,10 @@ TEST_F(RunnerTest, AFailedBuildIsNeverCached) {
 TEST_F(RunnerTest, RebuildSkipsTheCachedBuild) {
   const std::string code = "int main(){return 0;}";
   RecordingSink first, second;
-  ASSERT_TRUE(runner_->Run(C(code), first, [] { return false; }).ok());
+  ASSERT_TRUE(runner_->Run(C(code), first, {}).ok());
   v1::RunRequest again = C(code);
   again.mutable_workload()->set_rebuild(true);
-  ASSERT_TRUE(runner_->Run(again, second, [] { return false; }).ok());
+  ASSERT_TRUE(runner_->Run(again, second, {}).ok());
   EXPECT_EQ(second.result().status(), v1::DONE);
   EXPECT_FALSE(BuildingStage(second.events())->cached());
   EXPECT_TRUE(second.result().timings().has_build());
@@ -313,7 +309,7 @@ TEST_F(RunnerTest, RebuildSkipsTheCachedBuild) {
 
 TEST_F(RunnerTest, RefusesABadRequestBeforeAnyEvent) {
   RecordingSink sink;
-  absl::Status status = runner_->Run(Shell(""), sink, [] { return false; });
+  absl::Status status = runner_->Run(Shell(""), sink, {});
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(sink.events().empty());
 }
@@ -323,18 +319,18 @@ TEST_F(RunnerTest, QueuesBeyondMaxVmsAndRefusesBeyondTheQueue) {
   RecordingSink first, second, third;
   std::thread first_run([&] {
     EXPECT_TRUE(
-        runner_->Run(Shell("sleep 1; echo one\n"), first, [] { return false; })
+        runner_->Run(Shell("sleep 1; echo one\n"), first, {})
             .ok());
   });
   ASSERT_TRUE(first.WaitFor([](const v1::RunEvent& e) { return e.has_booted(); }));
   std::thread second_run([&] {
     EXPECT_TRUE(
-        runner_->Run(Shell("echo two\n"), second, [] { return false; }).ok());
+        runner_->Run(Shell("echo two\n"), second, {}).ok());
   });
   ASSERT_TRUE(second.WaitFor(
       [](const v1::RunEvent& e) { return IsStage(e, v1::QUEUED); }));
   absl::Status refused =
-      runner_->Run(Shell("echo three\n"), third, [] { return false; });
+      runner_->Run(Shell("echo three\n"), third, {});
   EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_TRUE(third.events().empty());
   first_run.join();
@@ -367,7 +363,7 @@ TEST_F(RunnerTest, CallerGoingAwayEndsTheRunCancelledAndKillsTheVm) {
   });
   ASSERT_TRUE(runner_
                   ->Run(Shell("echo started; sleep 60\n"), sink,
-                        [&] { return gone.load(); })
+                        CancelToken::FromProbe([&] { return gone.load(); }))
                   .ok());
   absl::Duration took = absl::Now() - cancelled_at;
   canceller.join();
@@ -385,7 +381,7 @@ TEST_F(RunnerTest, CountsARunsVmWhileItExists) {
   std::thread run([&] {
     EXPECT_TRUE(runner_
                     ->Run(Shell("echo started; sleep 60\n"), sink,
-                          [&] { return gone.load(); })
+                          CancelToken::FromProbe([&] { return gone.load(); }))
                     .ok());
   });
   ASSERT_TRUE(
@@ -401,7 +397,7 @@ TEST_F(RunnerTest, AWorkloadPastItsTimeoutEndsAsTimeout) {
   absl::Time start = absl::Now();
   ASSERT_TRUE(runner_
                   ->Run(Shell("sleep 60\n", absl::Seconds(1)), sink,
-                        [] { return false; })
+                        {})
                   .ok());
   EXPECT_LT(absl::Now() - start, absl::Seconds(10));
   EXPECT_EQ(sink.result().status(), v1::FAILED);
@@ -418,7 +414,7 @@ TEST_F(RunnerTest, AVmThatDiesMidRunEndsVmDiedWithTheConsoleTail) {
   });
   ASSERT_TRUE(runner_
                   ->Run(Shell("echo started; sleep 60\n"), sink,
-                        [] { return false; })
+                        {})
                   .ok());
   killer.join();
   v1::Result result = sink.result();
@@ -433,7 +429,7 @@ TEST_F(RunnerTest, AVmThatDiesMidRunEndsVmDiedWithTheConsoleTail) {
 TEST_F(RunnerTest, ABootFailureEndsBootFailedWithTheConsoleTail) {
   Make(1, 1, FakeArtifacts::Mode::kCached, /*fail_boot=*/true);
   RecordingSink sink;
-  ASSERT_TRUE(runner_->Run(Shell("echo hi\n"), sink, [] { return false; }).ok());
+  ASSERT_TRUE(runner_->Run(Shell("echo hi\n"), sink, {}).ok());
   v1::Result result = sink.result();
   EXPECT_EQ(result.reason(), v1::BOOT_FAILED);
   EXPECT_EQ(result.ended_in(), v1::BOOTING);
@@ -445,7 +441,7 @@ TEST_F(RunnerTest, ABootFailureEndsBootFailedWithTheConsoleTail) {
 TEST_F(RunnerTest, AnArtifactBuildFailureEndsPrepareFailed) {
   Make(1, 1, FakeArtifacts::Mode::kFail);
   RecordingSink sink;
-  ASSERT_TRUE(runner_->Run(Shell("echo hi\n"), sink, [] { return false; }).ok());
+  ASSERT_TRUE(runner_->Run(Shell("echo hi\n"), sink, {}).ok());
   EXPECT_EQ(sink.result().reason(), v1::PREPARE_FAILED);
   EXPECT_EQ(sink.result().ended_in(), v1::PREPARING);
   EXPECT_NE(sink.result().message().find("Error 2"), std::string::npos);
@@ -456,13 +452,13 @@ TEST_F(RunnerTest, ShutdownRefusesNewRunsAndCancelsRunningOnes) {
   std::thread run([&] {
     EXPECT_TRUE(runner_
                     ->Run(Shell("echo started; sleep 60\n"), sink,
-                          [] { return false; })
+                          {})
                     .ok());
   });
   ASSERT_TRUE(sink.WaitFor([](const v1::RunEvent& e) { return e.has_output(); }));
   runner_->StopAdmitting();
   RecordingSink late;
-  EXPECT_EQ(runner_->Run(Shell("echo late\n"), late, [] { return false; }).code(),
+  EXPECT_EQ(runner_->Run(Shell("echo late\n"), late, {}).code(),
             absl::StatusCode::kUnavailable);
   EXPECT_FALSE(runner_->WaitUntilIdle(absl::Now() + absl::Milliseconds(200)));
   runner_->CancelAll(v1::SHUTTING_DOWN, "the VMM shut down");
@@ -483,7 +479,7 @@ TEST_F(RunnerTest, CancellingWhilePreparingStopsThePreparation) {
     gone = true;
   });
   ASSERT_TRUE(
-      runner_->Run(Shell("echo hi\n"), sink, [&] { return gone.load(); }).ok());
+      runner_->Run(Shell("echo hi\n"), sink, CancelToken::FromProbe([&] { return gone.load(); })).ok());
   canceller.join();
   EXPECT_EQ(sink.result().reason(), v1::CANCELLED);
   EXPECT_EQ(sink.result().ended_in(), v1::PREPARING);

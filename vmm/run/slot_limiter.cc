@@ -101,7 +101,7 @@ bool SlotLimiter::Ticket::holds_slot() const {
 }
 
 absl::Status SlotLimiter::Ticket::WaitForSlot(
-    const std::function<bool()>& cancelled,
+    const CancelToken& cancel,
     const std::function<void(int)>& on_position,
     absl::Duration poll_interval) {
   if (limiter_ == nullptr) {
@@ -128,7 +128,7 @@ absl::Status SlotLimiter::Ticket::WaitForSlot(
         if (position == 0) return absl::OkStatus();
       }
     }
-    if (cancelled && cancelled()) {
+    if (cancel.cancelled()) {
       return absl::CancelledError("cancelled while waiting for a VM slot");
     }
     if (position > 0 && position != reported) {

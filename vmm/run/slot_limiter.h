@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/sync/cancel.h"
 
 namespace cloudlet::vmm {
 
@@ -38,10 +39,10 @@ class SlotLimiter {
     // Blocks until this ticket holds a slot. `on_position` is called on
     // this thread, with no lock held, with the 1-based queue position when
     // the ticket first has to wait and each time the position changes.
-    // `cancelled` is polled at least every `poll_interval`: Cancelled when
-    // it turns true, Unavailable when the limiter was closed meanwhile.
+    // `cancel` is checked at least every `poll_interval`: Cancelled once it
+    // is, Unavailable when the limiter was closed meanwhile.
     // Returns at once when the slot is already held.
-    absl::Status WaitForSlot(const std::function<bool()>& cancelled,
+    absl::Status WaitForSlot(const CancelToken& cancel,
                              const std::function<void(int)>& on_position,
                              absl::Duration poll_interval =
                                  absl::Milliseconds(50));

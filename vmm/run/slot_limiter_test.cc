@@ -44,7 +44,7 @@ TEST(SlotLimiter, ReleasingASlotHandsItToTheFrontOfTheQueue) {
   running.reset();
   EXPECT_TRUE(first.holds_slot());
   EXPECT_FALSE(second.holds_slot());
-  EXPECT_TRUE(first.WaitForSlot(nullptr, nullptr).ok());
+  EXPECT_TRUE(first.WaitForSlot({}, nullptr).ok());
 }
 
 TEST(SlotLimiter, WaiterReportsItsPositionAndRunsWhenTheSlotFrees) {
@@ -57,7 +57,7 @@ TEST(SlotLimiter, WaiterReportsItsPositionAndRunsWhenTheSlotFrees) {
   absl::Notification reported_two;
   absl::Status waited;
   std::thread thread([&] {
-    waited = waiter.WaitForSlot(nullptr, [&](int position) {
+    waited = waiter.WaitForSlot({}, [&](int position) {
       positions.push_back(position);
       if (position == 2) reported_two.Notify();
     });
@@ -84,7 +84,7 @@ TEST(SlotLimiter, WaitersAreServedFirstComeFirstServed) {
   std::vector<std::thread> threads;
   for (int i = 0; i < 3; ++i) {
     threads.emplace_back([&, i] {
-      ASSERT_TRUE(waiters[i].WaitForSlot(nullptr, nullptr).ok());
+      ASSERT_TRUE(waiters[i].WaitForSlot({}, nullptr).ok());
       {
         std::lock_guard<std::mutex> lock(order_mu);
         order.push_back(i);
@@ -106,7 +106,8 @@ TEST(SlotLimiter, CancelledWaiterLeavesTheQueue) {
   std::atomic<bool> cancel{false};
   absl::Status waited;
   std::thread thread([&] {
-    waited = waiter->WaitForSlot([&] { return cancel.load(); }, nullptr);
+    waited = waiter->WaitForSlot(
+        CancelToken::FromProbe([&] { return cancel.load(); }), nullptr);
   });
   cancel = true;
   thread.join();
@@ -121,7 +122,7 @@ TEST(SlotLimiter, CloseRejectsNewRunsAndWakesWaiters) {
   SlotLimiter::Ticket running = *limiter.Admit();
   SlotLimiter::Ticket waiter = *limiter.Admit();
   absl::Status waited;
-  std::thread thread([&] { waited = waiter.WaitForSlot(nullptr, nullptr); });
+  std::thread thread([&] { waited = waiter.WaitForSlot({}, nullptr); });
   limiter.Close();
   thread.join();
   EXPECT_EQ(waited.code(), absl::StatusCode::kUnavailable);

@@ -79,7 +79,7 @@ int Build(ArtifactCache& cache, std::vector<std::string> names) {
             std::fprintf(stderr, "[%s] %s\n", progress.artifact().c_str(),
                          progress.message().c_str());
           },
-          [&] { return interrupted->load(); });
+          CancelToken::FromProbe([&] { return interrupted->load(); }));
       absl::MutexLock lock(&mutex);
       if (!file.ok()) {
         failures.push_back(absl::StrCat(name, ": ", file.status().message()));

@@ -30,7 +30,8 @@ grpc::Status VmmService::Run(grpc::ServerContext* context,
                              grpc::ServerWriter<v1::RunEvent>* writer) {
   WriterSink sink(writer);
   return ToGrpcStatus(runner_->Run(
-      *request, sink, [context] { return context->IsCancelled(); }));
+      *request, sink,
+      CancelToken::FromProbe([context] { return context->IsCancelled(); })));
 }
 
 grpc::Status VmmService::Shutdown(grpc::ServerContext* context,

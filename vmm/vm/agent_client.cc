@@ -60,12 +60,12 @@ std::shared_ptr<v1::WorkloadRunner::Stub> AgentClient::stub() const {
 }
 
 absl::Status AgentClient::WaitUntilHealthy(
-    absl::Time deadline, const std::function<bool()>& still_worth_waiting) {
+    absl::Time deadline, const CancelToken& give_up) {
   absl::Duration pause = absl::Milliseconds(20);
   absl::Duration attempt_timeout = kHealthAttemptTimeout;
   grpc::Status last;
   for (int attempt = 1;; ++attempt) {
-    if (still_worth_waiting && !still_worth_waiting()) {
+    if (give_up.cancelled()) {
       return absl::UnavailableError(absl::StrCat(
           "stopped waiting for the agent at ", target_, " after ", attempt - 1,
           " attempts"));

@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/sync/cancel.h"
 #include "agent.grpc.pb.h"
 
 namespace cloudlet::vmm {
@@ -24,13 +25,13 @@ class AgentClient {
   explicit AgentClient(const std::string& target);
 
   // Polls Health with short per-attempt deadlines until it answers,
-  // `deadline` passes (DeadlineExceeded), or `still_worth_waiting` returns
-  // false (Unavailable: e.g. QEMU exited). Each attempt uses a fresh
+  // `deadline` passes (DeadlineExceeded), or `give_up` is cancelled
+  // (Unavailable: e.g. QEMU exited). Each attempt uses a fresh
   // connection: QEMU's forwarded port accepts TCP before the guest listens
   // and such a connection may stall, so only a gRPC answer counts. Never a
   // fixed sleep. The connection that answered then serves Execute.
   absl::Status WaitUntilHealthy(absl::Time deadline,
-                                const std::function<bool()>& still_worth_waiting);
+                                const CancelToken& give_up);
 
   // Runs Execute, calling `on_event` for every event as it arrives, on the
   // calling thread. `context` lets another thread cancel (TryCancel) and

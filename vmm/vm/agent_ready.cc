@@ -7,26 +7,20 @@
 #include "spdlog/spdlog.h"
 
 namespace cloudlet::vmm {
-namespace {
 
-// How often a wait for the console line checks `still_worth_waiting`; the
-// line itself wakes the wait at once.
-constexpr absl::Duration kStillWorthWaitingCheck = absl::Milliseconds(100);
-
-}  // namespace
-
+// The console line wakes the wait at once; `give_up` is checked between.
 absl::Status WaitForGuestAgent(
     const QemuProcess& vm, AgentClient& agent, absl::Time deadline,
-    const std::function<bool()>& still_worth_waiting) {
+    const CancelToken& give_up) {
   absl::Time start = absl::Now();
   for (;;) {
-    if (still_worth_waiting && !still_worth_waiting()) {
+    if (give_up.cancelled()) {
       return absl::UnavailableError(
           "stopped waiting for the guest's agent to serve");
     }
     absl::Status seen = vm.AwaitConsoleText(
         kAgentServingLine,
-        std::min(deadline, absl::Now() + kStillWorthWaitingCheck));
+        std::min(deadline, absl::Now() + CancelToken::kPollInterval));
     if (seen.ok()) {
       spdlog::debug("vm={} event=agent_serving_seen after_ms={}",
                     vm.spec().name,
@@ -43,7 +37,7 @@ absl::Status WaitForGuestAgent(
           "the guest's agent did not start serving in time");
     }
   }
-  return agent.WaitUntilHealthy(deadline, still_worth_waiting);
+  return agent.WaitUntilHealthy(deadline, give_up);
 }
 
 }  // namespace cloudlet::vmm

@@ -7,6 +7,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/guest_console.h"
+#include "common/sync/cancel.h"
 #include "vmm/vm/agent_client.h"
 #include "vmm/qemu/qemu_process.h"
 
@@ -25,11 +26,11 @@ namespace cloudlet::vmm {
 // guest CPU time. The line comes once both are past.
 //
 // DeadlineExceeded when `deadline` passes; Unavailable when QEMU's output
-// ends first or `still_worth_waiting` returns false (it is asked at least
-// every 100 ms).
+// ends first or `give_up` is cancelled (checked at least every
+// CancelToken::kPollInterval).
 absl::Status WaitForGuestAgent(
     const QemuProcess& vm, AgentClient& agent, absl::Time deadline,
-    const std::function<bool()>& still_worth_waiting);
+    const CancelToken& give_up);
 
 }  // namespace cloudlet::vmm
 

@@ -59,7 +59,7 @@ HostAgentProvider::HostAgentProvider(HostAgentProviderOptions options)
     : options_(std::move(options)) {}
 
 absl::StatusOr<std::unique_ptr<Vm>> HostAgentProvider::Acquire(
-    const VmRequest& request, const std::function<bool()>& cancelled,
+    const VmRequest& request, const CancelToken& cancel,
     std::string* console_tail) {
   absl::StatusOr<VmStateDir> state =
       VmStateDir::Create(options_.runtime_dir, request.run_id);
@@ -93,7 +93,7 @@ absl::StatusOr<std::unique_ptr<Vm>> HostAgentProvider::Acquire(
   absl::Status listening = PollUntil(
       "the host agent's port file", request.ready_by,
       [&]() -> absl::StatusOr<bool> {
-        if (cancelled && cancelled()) {
+        if (cancel.cancelled()) {
           return absl::CancelledError("cancelled while the agent started");
         }
         if (process->HasExited()) {
@@ -113,12 +113,12 @@ absl::StatusOr<std::unique_ptr<Vm>> HostAgentProvider::Acquire(
                                           *std::move(process),
                                           absl::StrCat("127.0.0.1:", port));
   absl::Status healthy = vm->agent().WaitUntilHealthy(
-      request.ready_by, [&] {
-        return !(cancelled && cancelled()) && !vm->Exited();
-      });
+      request.ready_by, CancelToken::FromProbe([&] {
+        return cancel.cancelled() || vm->Exited();
+      }));
   if (!healthy.ok()) {
     if (console_tail != nullptr) *console_tail = vm->ConsoleTail(kConsoleTailLines);
-    if (cancelled && cancelled()) {
+    if (cancel.cancelled()) {
       return absl::CancelledError("cancelled while the agent started");
     }
     return healthy;
@@ -135,7 +135,7 @@ std::vector<pid_t> HostAgentProvider::agent_pids() const {
 
 absl::StatusOr<GuestArtifacts> NoGuestArtifacts::Ensure(
     v1::Language language, const ProgressCallback& progress,
-    const CancelledFn& cancelled) {
+    const CancelToken& cancel) {
   if (progress) {
     v1::Progress step;
     step.set_artifact("host-agent");
@@ -150,7 +150,7 @@ absl::StatusOr<GuestArtifacts> NoGuestArtifacts::Ensure(
 
 absl::StatusOr<fs::path> NoGuestArtifacts::EnsureArtifact(
     absl::string_view name, const ProgressCallback& progress,
-    const CancelledFn& cancelled) {
+    const CancelToken& cancel) {
   return absl::FailedPreconditionError(absl::StrCat(
       "no artifact '", name, "': this VMM runs host agents, not VMs"));
 }

@@ -39,7 +39,7 @@ class HostAgentProvider : public VmProvider {
 
   // As VmProvider::Acquire; request.artifacts is ignored.
   absl::StatusOr<std::unique_ptr<Vm>> Acquire(
-      const VmRequest& request, const std::function<bool()>& cancelled,
+      const VmRequest& request, const CancelToken& cancel,
       std::string* console_tail) override;
   Accel accel() const override { return Accel::kHost; }
 
@@ -64,11 +64,11 @@ class NoGuestArtifacts : public ArtifactCache {
 
   absl::StatusOr<GuestArtifacts> Ensure(v1::Language language,
                                         const ProgressCallback& progress,
-                                        const CancelledFn& cancelled) override;
+                                        const CancelToken& cancel) override;
   // FailedPrecondition: there are none to build.
   absl::StatusOr<std::filesystem::path> EnsureArtifact(
       absl::string_view name, const ProgressCallback& progress,
-      const CancelledFn& cancelled) override;
+      const CancelToken& cancel) override;
   std::vector<v1::ArtifactState> List() const override { return {}; }
   std::map<std::string, std::optional<std::string>> CurrentEntries()
       const override {

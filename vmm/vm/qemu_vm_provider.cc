@@ -40,8 +40,8 @@ class QemuVm : public Vm {
 // How a started VM's agent failed to answer, as Acquire reports it.
 absl::Status AgentWaitError(const absl::Status& waited,
                             const QemuProcess& process,
-                            const std::function<bool()>& cancelled) {
-  if (cancelled && cancelled()) {
+                            const CancelToken& cancel) {
+  if (cancel.cancelled()) {
     return absl::CancelledError("cancelled while the VM was booting");
   }
   if (process.Exited()) {
@@ -63,7 +63,7 @@ QemuVmProvider::QemuVmProvider(QemuVmProviderOptions options)
     : options_(std::move(options)) {}
 
 absl::StatusOr<std::unique_ptr<Vm>> QemuVmProvider::Acquire(
-    const VmRequest& request, const std::function<bool()>& cancelled,
+    const VmRequest& request, const CancelToken& cancel,
     std::string* console_tail) {
   absl::StatusOr<VmStateDir> state_dir =
       VmStateDir::Create(options_.runtime_dir, request.run_id);
@@ -88,9 +88,9 @@ absl::StatusOr<std::unique_ptr<Vm>> QemuVmProvider::Acquire(
   };
   if (options_.snapshots != nullptr) {
     absl::StatusOr<ReadyQemu> resumed =
-        Resume(spec, *state_dir, request.ready_by, cancelled, console_tail);
+        Resume(spec, *state_dir, request.ready_by, cancel, console_tail);
     if (resumed.ok()) return into_vm(*std::move(resumed));
-    if ((cancelled && cancelled()) || absl::Now() >= request.ready_by) {
+    if (cancel.cancelled() || absl::Now() >= request.ready_by) {
       return resumed.status();
     }
     // A snapshot is an optimisation: boot instead.
@@ -98,17 +98,17 @@ absl::StatusOr<std::unique_ptr<Vm>> QemuVmProvider::Acquire(
                  std::string(resumed.status().message()));
   }
   absl::StatusOr<ReadyQemu> booted =
-      Boot(spec, *state_dir, request.ready_by, cancelled, console_tail);
+      Boot(spec, *state_dir, request.ready_by, cancel, console_tail);
   if (!booted.ok()) return booted.status();
   return into_vm(*std::move(booted));
 }
 
 absl::StatusOr<QemuVmProvider::ReadyQemu> QemuVmProvider::Resume(
     const VmSpec& spec, VmStateDir& state_dir, absl::Time ready_by,
-    const std::function<bool()>& cancelled, std::string* console_tail) {
+    const CancelToken& cancel, std::string* console_tail) {
   const absl::Time start = absl::Now();
   absl::StatusOr<VmSnapshot> snapshot =
-      options_.snapshots->Ensure(spec, state_dir.path(), ready_by, cancelled);
+      options_.snapshots->Ensure(spec, state_dir.path(), ready_by, cancel);
   if (!snapshot.ok()) return snapshot.status();
   // A resumed agent answers in a fraction of a boot (TCG: ~0.3 s against
   // ~1 s). Waiting at most half the time left keeps the other half for
@@ -125,12 +125,12 @@ absl::StatusOr<QemuVmProvider::ReadyQemu> QemuVmProvider::Resume(
   }
   absl::StatusOr<ReadyQemu> ready =
       AwaitAgent(*std::move(qemu), state_dir, /*resumed=*/true, answer_by,
-                 cancelled, console_tail);
+                 cancel, console_tail);
   if (!ready.ok()) {
     // The guest was saved with its agent serving. One that dies or stays
     // silent after its resume would do so on every resume: remake it.
     std::string entry = snapshot->entry;
-    if (!(cancelled && cancelled())) {
+    if (!cancel.cancelled()) {
       options_.snapshots->Discard(*std::move(snapshot));
     }
     return absl::Status(ready.status().code(),
@@ -145,7 +145,7 @@ absl::StatusOr<QemuVmProvider::ReadyQemu> QemuVmProvider::Resume(
 
 absl::StatusOr<QemuVmProvider::ReadyQemu> QemuVmProvider::Boot(
     const VmSpec& spec, VmStateDir& state_dir, absl::Time ready_by,
-    const std::function<bool()>& cancelled, std::string* console_tail) {
+    const CancelToken& cancel, std::string* console_tail) {
   absl::StatusOr<std::unique_ptr<QemuProcess>> qemu =
       QemuProcess::Start(spec, state_dir.path());
   if (!qemu.ok()) {
@@ -154,12 +154,12 @@ absl::StatusOr<QemuVmProvider::ReadyQemu> QemuVmProvider::Boot(
                                      qemu.status().message()));
   }
   return AwaitAgent(*std::move(qemu), state_dir, /*resumed=*/false, ready_by,
-                    cancelled, console_tail);
+                    cancel, console_tail);
 }
 
 absl::StatusOr<QemuVmProvider::ReadyQemu> QemuVmProvider::AwaitAgent(
     std::unique_ptr<QemuProcess> qemu, VmStateDir& state_dir, bool resumed,
-    absl::Time deadline, const std::function<bool()>& cancelled,
+    absl::Time deadline, const CancelToken& cancel,
     std::string* console_tail) {
   if (absl::Status recorded = state_dir.RecordVmProcess(qemu->pid());
       !recorded.ok()) {
@@ -170,19 +170,17 @@ absl::StatusOr<QemuVmProvider::ReadyQemu> QemuVmProvider::AwaitAgent(
                 qemu->spec().name, qemu->pid(), qemu->agent_target(), resumed);
   auto agent = std::make_unique<AgentClient>(qemu->agent_target());
   const QemuProcess& process = *qemu;
-  auto still_worth_waiting = [&] {
-    return !process.Exited() && !(cancelled && cancelled());
-  };
+  const CancelToken give_up = CancelToken::FromProbe(
+      [&] { return process.Exited() || cancel.cancelled(); });
   // A resumed guest's agent served before it was saved: no line to wait for.
   absl::Status healthy =
-      resumed ? agent->WaitUntilHealthy(deadline, still_worth_waiting)
-              : WaitForGuestAgent(process, *agent, deadline,
-                                  still_worth_waiting);
+      resumed ? agent->WaitUntilHealthy(deadline, give_up)
+              : WaitForGuestAgent(process, *agent, deadline, give_up);
   if (!healthy.ok()) {
     if (console_tail != nullptr) {
       *console_tail = process.ConsoleTail(options_.console_tail_lines);
     }
-    return AgentWaitError(healthy, process, cancelled);
+    return AgentWaitError(healthy, process, cancel);
   }
   return ReadyQemu{std::move(qemu), std::move(agent), nullptr};
 }

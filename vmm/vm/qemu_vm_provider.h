@@ -38,7 +38,7 @@ class QemuVmProvider : public VmProvider {
   explicit QemuVmProvider(QemuVmProviderOptions options);
 
   absl::StatusOr<std::unique_ptr<Vm>> Acquire(
-      const VmRequest& request, const std::function<bool()>& cancelled,
+      const VmRequest& request, const CancelToken& cancel,
       std::string* console_tail) override;
   Accel accel() const override { return options_.accel; }
 
@@ -55,18 +55,18 @@ class QemuVmProvider : public VmProvider {
   // answer, or the snapshot does not load, the snapshot is discarded.
   absl::StatusOr<ReadyQemu> Resume(const VmSpec& spec, VmStateDir& state_dir,
                                    absl::Time ready_by,
-                                   const std::function<bool()>& cancelled,
+                                   const CancelToken& cancel,
                                    std::string* console_tail);
   absl::StatusOr<ReadyQemu> Boot(const VmSpec& spec, VmStateDir& state_dir,
                                  absl::Time ready_by,
-                                 const std::function<bool()>& cancelled,
+                                 const CancelToken& cancel,
                                  std::string* console_tail);
   // Records `qemu` in `state_dir` and waits until its agent answers; on
   // failure `qemu` is killed and `*console_tail` gets its console's end.
   absl::StatusOr<ReadyQemu> AwaitAgent(std::unique_ptr<QemuProcess> qemu,
                                        VmStateDir& state_dir, bool resumed,
                                        absl::Time deadline,
-                                       const std::function<bool()>& cancelled,
+                                       const CancelToken& cancel,
                                        std::string* console_tail);
 
   const QemuVmProviderOptions options_;

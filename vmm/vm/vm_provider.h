@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/sync/cancel.h"
 #include "vmm/artifacts/artifact_cache.h"
 #include "vmm/qemu/accel.h"
 #include "vmm/vm/agent_client.h"
@@ -52,13 +53,13 @@ class VmProvider {
 
   // Returns a ready VM for `request`. The VM's processes die with the
   // calling thread (PR_SET_PDEATHSIG): call it from a thread that lives as
-  // long as the VM is wanted. Cancelled when `cancelled` turns true while
-  // booting (polled); DeadlineExceeded when the agent has not answered by
+  // long as the VM is wanted. Cancelled when `cancel` is while booting
+  // (checked at least every CancelToken::kPollInterval); DeadlineExceeded when the agent has not answered by
   // request.ready_by; Unavailable when the VM exited while booting; other
   // errors when it could not be started. On failure `*console_tail` (if
   // not null) gets the end of the guest console, when there was one.
   virtual absl::StatusOr<std::unique_ptr<Vm>> Acquire(
-      const VmRequest& request, const std::function<bool()>& cancelled,
+      const VmRequest& request, const CancelToken& cancel,
       std::string* console_tail) = 0;
 
   // The accelerator new VMs get.

@@ -32,8 +32,6 @@ namespace pb = google::protobuf;
 
 // Saving and loading move ~50 kB of device state: milliseconds.
 constexpr absl::Duration kMigrationTimeout = absl::Seconds(30);
-// How often a wait for the agent's serving line checks `cancelled`.
-constexpr absl::Duration kCancelCheck = absl::Milliseconds(100);
 constexpr char kStateFdName[] = "cloudlet-state";
 
 // Starts `command` ("migrate" to save, "migrate-incoming" to load) through
@@ -87,13 +85,14 @@ std::string StringField(const pb::Struct& reply, const std::string& name) {
 
 // Waits for the agent's serving line on `vm`'s console.
 absl::Status AwaitAgentServing(const QemuProcess& vm, absl::Time deadline,
-                               const std::function<bool()>& cancelled) {
+                               const CancelToken& cancel) {
   for (;;) {
-    if (cancelled && cancelled()) {
+    if (cancel.cancelled()) {
       return absl::CancelledError("cancelled while making a VM snapshot");
     }
     absl::Status seen = vm.AwaitConsoleText(
-        kAgentServingLine, std::min(deadline, absl::Now() + kCancelCheck));
+        kAgentServingLine,
+        std::min(deadline, absl::Now() + CancelToken::kPollInterval));
     if (seen.ok() || !absl::IsDeadlineExceeded(seen)) return seen;
     if (absl::Now() >= deadline) return seen;
   }
@@ -160,14 +159,14 @@ absl::StatusOr<std::string> VmSnapshots::Key(const VmSpec& spec) {
 
 absl::StatusOr<VmSnapshot> VmSnapshots::Ensure(
     const VmSpec& spec, const fs::path& runtime_dir, absl::Time deadline,
-    const std::function<bool()>& cancelled) {
+    const CancelToken& cancel) {
   absl::StatusOr<std::string> key = Key(spec);
   if (!key.ok()) return key.status();
   const EntryKey entry_key{kSnapshotEntryKind, *key, "state"};
   absl::Time start = absl::Now();
   CacheStore::BuildOptions options;
   options.deadline = deadline;
-  if (cancelled) options.cancel = CancelToken::FromProbe(cancelled);
+  options.cancel = cancel;
   bool made = false;
   absl::StatusOr<CacheEntry> entry = store_->FindOrBuild(
       entry_key,
@@ -175,7 +174,7 @@ absl::StatusOr<VmSnapshot> VmSnapshots::Ensure(
         VmSpec source = spec;
         source.name = CacheStore::EntryName(entry_key);
         if (absl::Status created =
-                Create(source, out, runtime_dir, deadline, cancelled);
+                Create(source, out, runtime_dir, deadline, cancel);
             !created.ok()) {
           return created;
         }
@@ -205,13 +204,13 @@ absl::StatusOr<VmSnapshot> VmSnapshots::Ensure(
 absl::Status VmSnapshots::Create(VmSpec spec, const fs::path& dir,
                                  const fs::path& runtime_dir,
                                  absl::Time deadline,
-                                 const std::function<bool()>& cancelled) {
+                                 const CancelToken& cancel) {
   spec.snapshot_role = SnapshotRole::kSource;
   spec.snapshot_dir = dir;
   absl::StatusOr<std::unique_ptr<QemuProcess>> vm =
       QemuProcess::Start(spec, runtime_dir);
   if (!vm.ok()) return vm.status();
-  if (absl::Status serving = AwaitAgentServing(**vm, deadline, cancelled);
+  if (absl::Status serving = AwaitAgentServing(**vm, deadline, cancel);
       !serving.ok()) {
     return absl::Status(
         serving.code(),

@@ -45,11 +45,11 @@ class VmSnapshots {
   // QEMU's version and, under KVM, the host CPU), leased. When missing, boots `spec` once in
   // `runtime_dir`, stops it when its agent serves and saves it: about a
   // boot's time; a second caller waits for the first. DeadlineExceeded
-  // after `deadline`; Cancelled once `cancelled` returns true.
+  // after `deadline`; Cancelled once `cancel` is.
   absl::StatusOr<VmSnapshot> Ensure(const VmSpec& spec,
                                     const std::filesystem::path& runtime_dir,
                                     absl::Time deadline,
-                                    const std::function<bool()>& cancelled);
+                                    const CancelToken& cancel);
 
   // Starts a VM as `spec` from `snapshot` in `runtime_dir` and returns once
   // its guest runs again (its agent answers moments later). Errors as
@@ -69,8 +69,7 @@ class VmSnapshots {
   // Boots `spec` as a snapshot source and saves it into `dir`.
   static absl::Status Create(VmSpec spec, const std::filesystem::path& dir,
                              const std::filesystem::path& runtime_dir,
-                             absl::Time deadline,
-                             const std::function<bool()>& cancelled);
+                             absl::Time deadline, const CancelToken& cancel);
   const std::shared_ptr<CacheStore> store_;
   absl::Mutex mutex_;
   std::optional<std::string> qemu_version_ ABSL_GUARDED_BY(mutex_);
