@@ -1,5 +1,9 @@
 #include "tests/api/api_process.h"
 
+#include <algorithm>
+#include <optional>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/rpc/net.h"
 #include "common/sync/poll.h"
@@ -14,6 +18,16 @@ std::string ApiProcess::url() const {
 absl::StatusOr<std::unique_ptr<ApiProcess>> ApiProcess::Start(
     const std::string& binary, const std::string& vmm_address,
     const std::vector<std::string>& extra_flags) {
+  std::vector<std::string> flags = extra_flags;
+  std::optional<TempDir> state;
+  if (std::none_of(flags.begin(), flags.end(), [](const std::string& flag) {
+        return absl::StartsWith(flag, "--state_dir=");
+      })) {
+    absl::StatusOr<TempDir> dir = TempDir::Create("cloudlet-api-state-");
+    if (!dir.ok()) return dir.status();
+    state.emplace(*std::move(dir));
+    flags.push_back(absl::StrCat("--state_dir=", state->path().string()));
+  }
   absl::Status last_error;
   for (int attempt = 0; attempt < 3; ++attempt) {
     absl::StatusOr<uint16_t> port = PickFreeLoopbackPort();
@@ -21,8 +35,7 @@ absl::StatusOr<std::unique_ptr<ApiProcess>> ApiProcess::Start(
     SpawnOptions options;
     options.argv = {binary, absl::StrCat("--listen=127.0.0.1:", *port),
                     absl::StrCat("--vmm=", vmm_address)};
-    options.argv.insert(options.argv.end(), extra_flags.begin(),
-                        extra_flags.end());
+    options.argv.insert(options.argv.end(), flags.begin(), flags.end());
     options.stdout_mode = StdioMode::kInherit;
     options.stderr_mode = StdioMode::kInherit;
     absl::StatusOr<ChildProcess> child = ChildProcess::Spawn(options);
@@ -38,7 +51,7 @@ absl::StatusOr<std::unique_ptr<ApiProcess>> ApiProcess::Start(
         });
     if (last_error.ok()) {
       return std::unique_ptr<ApiProcess>(
-          new ApiProcess(*std::move(child), *port));
+          new ApiProcess(*std::move(child), *port, std::move(state)));
     }
   }
   return last_error;

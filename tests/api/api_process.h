@@ -2,11 +2,13 @@
 #define CLOUDLET_TESTS_API_API_PROCESS_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/process/subprocess.h"
+#include "common/process/temp_dir.h"
 
 namespace cloudlet::testing {
 
@@ -17,6 +19,8 @@ class ApiProcess {
   // Starts `binary` with --listen on a free port and --vmm=`vmm_address`
   // plus `extra_flags`, and waits (polling, 10 s at most) until it answers
   // HTTP. Retries with another port if the first one was taken meanwhile.
+  // Unless `extra_flags` has a --state_dir, the API keeps its function
+  // registry in a temp dir of its own, never the user's.
   static absl::StatusOr<std::unique_ptr<ApiProcess>> Start(
       const std::string& binary, const std::string& vmm_address,
       const std::vector<std::string>& extra_flags = {});
@@ -26,9 +30,12 @@ class ApiProcess {
   ChildProcess& process() { return process_; }
 
  private:
-  ApiProcess(ChildProcess process, int port)
-      : process_(std::move(process)), port_(port) {}
+  ApiProcess(ChildProcess process, int port, std::optional<TempDir> state)
+      : state_(std::move(state)), process_(std::move(process)), port_(port) {}
 
+  // Declared first, so destroyed last: the process is gone before its
+  // state dir is removed.
+  std::optional<TempDir> state_;
   ChildProcess process_;
   int port_;
 };
