@@ -5,8 +5,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <fstream>
-#include <iterator>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -15,6 +13,7 @@
 #include "cli/client/api_client.h"
 #include "cli/config/workload_config.h"
 #include "cli/output/exit_codes.h"
+#include "common/read_file.h"
 #include "common/run_limits.h"
 #include "common/workload_names.h"
 
@@ -47,12 +46,12 @@ absl::StatusOr<std::string> ReadStdinFile(const std::string& path) {
       if (data.size() > kMaxStdinBytes) break;
     }
   } else {
-    std::ifstream file(path, std::ios::binary);
-    if (!file) {
+    absl::StatusOr<std::string> content = ReadFileUpTo(path, kMaxStdinBytes);
+    if (!content.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("--stdin ", path, ": cannot open"));
+          absl::StrCat("--stdin: ", content.status().message()));
     }
-    data.assign(std::istreambuf_iterator<char>(file), {});
+    data = *std::move(content);
   }
   if (data.size() > kMaxStdinBytes) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -21,6 +21,7 @@
 #include "common/ids.h"
 #include "common/process/subprocess.h"
 #include "common/process/temp_dir.h"
+#include "common/read_file.h"
 #include "common/run_limits.h"
 #include "common/workload_names.h"
 #include "spdlog/spdlog.h"
@@ -96,28 +97,6 @@ absl::Status WriteFile(const std::filesystem::path& path,
     return absl::InternalError(absl::StrCat("cannot write ", path.string()));
   }
   return absl::OkStatus();
-}
-
-// The file's content; ResourceExhausted when it is over `max_bytes`.
-absl::StatusOr<std::string> ReadFile(const std::filesystem::path& path,
-                                     uint64_t max_bytes) {
-  std::error_code error;
-  uintmax_t size = std::filesystem::file_size(path, error);
-  if (error) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot read ", path.string(), ": ", error.message()));
-  }
-  if (size > max_bytes) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        path.string(), " is ", size, " bytes, over the limit of ", max_bytes));
-  }
-  std::ifstream file(path, std::ios::binary);
-  std::string content(size, '\0');
-  file.read(content.data(), static_cast<std::streamsize>(size));
-  if (!file) {
-    return absl::InternalError(absl::StrCat("cannot read ", path.string()));
-  }
-  return content;
 }
 
 // Gives `root` and everything under it to `owner`.
@@ -329,7 +308,7 @@ class RunSession {
     uint64_t bytes = 0;
     for (const std::string& output : run_.plan.build_outputs) {
       absl::StatusOr<std::string> content =
-          ReadFile(work / output, kMaxBuiltProgramBytes - bytes);
+          ReadFileUpTo(work / output, kMaxBuiltProgramBytes - bytes);
       if (!content.ok()) {
         spdlog::warn("run={} event=build_output_not_sent output={} error=\"{}\"",
                      control_.run_id(), output,
