@@ -140,14 +140,25 @@ int StreamCommand(const CliContext& context, Renderer& renderer,
   return renderer.Finish(status);
 }
 
-int RunCommand(const CliContext& context) {
-  Renderer renderer = MakeRenderer(context);
+std::optional<WorkloadConfig> LoadConfigForCommand(const CliContext& context,
+                                                   Renderer& renderer) {
   absl::StatusOr<WorkloadConfig> config =
       LoadWorkloadConfig(context.options.config_path);
   if (!config.ok()) {
     renderer.PrintError(config.status().message());
-    return kExitUsage;
+    return std::nullopt;
   }
+  for (const std::string& warning : config->warnings) {
+    renderer.PrintWarning(warning);
+  }
+  return *std::move(config);
+}
+
+int RunCommand(const CliContext& context) {
+  Renderer renderer = MakeRenderer(context);
+  std::optional<WorkloadConfig> config =
+      LoadConfigForCommand(context, renderer);
+  if (!config) return kExitUsage;
   if (context.options.rebuild) {
     config->request.mutable_workload()->set_rebuild(true);
   }

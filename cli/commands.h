@@ -2,6 +2,7 @@
 #define CLOUDLET_CLI_COMMANDS_H_
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include <google/protobuf/message.h>
@@ -11,6 +12,7 @@
 #include "cli/args.h"
 #include "cli/client/daemons.h"
 #include "cli/client/sse_parser.h"
+#include "cli/config/workload_config.h"
 #include "cli/output/renderer.h"
 #include "vmm.pb.h"
 
@@ -43,6 +45,10 @@ int RunCommand(const CliContext& context);
 absl::StatusOr<ApiUrl> ChooseApiUrl(const CliContext& context);
 // A renderer writing to the context's stdout and stderr.
 Renderer MakeRenderer(const CliContext& context);
+// The config at --config-path, its warnings printed; nullopt when it
+// cannot be used (the error printed: exit with kExitUsage).
+std::optional<WorkloadConfig> LoadConfigForCommand(const CliContext& context,
+                                                   Renderer& renderer);
 // `message` as the API's JSON (proto field names).
 std::string MessageJson(const google::protobuf::Message& message);
 // POSTs `body` to the streaming route `path` and renders the stream as

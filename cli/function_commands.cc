@@ -172,12 +172,9 @@ int InvokeWorkload(const CliContext& context, Renderer& renderer,
 
 int DeployCommand(const CliContext& context) {
   Renderer renderer = MakeRenderer(context);
-  absl::StatusOr<WorkloadConfig> config =
-      LoadWorkloadConfig(context.options.config_path);
-  if (!config.ok()) {
-    renderer.PrintError(config.status().message());
-    return kExitUsage;
-  }
+  std::optional<WorkloadConfig> config =
+      LoadConfigForCommand(context, renderer);
+  if (!config) return kExitUsage;
   return DeployWorkload(context, renderer, config->request);
 }
 

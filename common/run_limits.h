@@ -10,8 +10,13 @@
 // "Defaults and limits" lists them.
 namespace cloudlet {
 
-// Source code one run may carry.
-inline constexpr uint64_t kMaxCodeBytes = 1 << 20;
+// Source one run may carry: the file, or a project's files together
+// (contents and paths; common/workload_source.h counts them).
+inline constexpr uint64_t kMaxCodeBytes = 8 << 20;
+// How many files a project may have.
+inline constexpr size_t kMaxSourceFiles = 4096;
+// How many Debian packages a workload may add to its runtime image.
+inline constexpr size_t kMaxPackages = 64;
 // Standard input one run may carry.
 inline constexpr uint64_t kMaxStdinBytes = 1 << 20;
 // What a run may print (stdout and stderr of build and run together)

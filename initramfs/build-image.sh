@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Builds a Cloudlet language runtime image.
 #
-#   build-image.sh LANGUAGE OUT_FILE
+#   build-image.sh LANGUAGE OUT_FILE [PACKAGE...]
 #
 # Writes OUT_FILE, an uncompressed squashfs of a Debian root filesystem:
 # `mmdebstrap --variant=essential` plus the packages listed in
-# images/LANGUAGE.packages next to this script, without docs (copyright files
+# images/LANGUAGE.packages next to this script, plus the PACKAGEs given (an
+# image variant: a workload's [build] packages), without docs (copyright files
 # kept), man pages, info pages and translations, and without apt lists and
 # caches. The guest mounts it read-only as the lower layer of its overlay root.
 #
@@ -31,9 +32,17 @@ die() {
   exit 1
 }
 
-[[ $# -eq 2 ]] || die "usage: $0 LANGUAGE OUT_FILE"
+[[ $# -ge 2 ]] || die "usage: $0 LANGUAGE OUT_FILE [PACKAGE...]"
 readonly LANGUAGE="$1"
 readonly OUT_FILE="$2"
+shift 2
+extra_packages=()
+for package in "$@"; do
+  # Debian policy's names only: never an option, a list separator or a word
+  # a shell would split (the VMM checks the same before it gets here).
+  [[ "${package}" =~ ^[a-z0-9][a-z0-9+.-]+$ ]] || die "not a Debian package name: ${package}"
+  extra_packages+=("${package}")
+done
 [[ "${LANGUAGE}" =~ ^[a-z0-9]+$ ]] || die "bad language name: ${LANGUAGE}"
 readonly PACKAGE_LIST="${SCRIPT_DIR}/images/${LANGUAGE}.packages"
 [[ -r "${PACKAGE_LIST}" ]] || die "unknown language ${LANGUAGE}: no ${PACKAGE_LIST}"
@@ -48,6 +57,7 @@ while IFS= read -r line; do
   line="${line//[[:space:]]/}"
   [[ -z "${line}" ]] || packages+=("${line}")
 done <"${PACKAGE_LIST}"
+packages+=("${extra_packages[@]}")
 include="$(
   IFS=,
   echo "${packages[*]}"

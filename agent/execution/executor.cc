@@ -24,6 +24,7 @@
 #include "common/read_file.h"
 #include "common/run_limits.h"
 #include "common/workload_names.h"
+#include "common/workload_source.h"
 #include "spdlog/spdlog.h"
 
 namespace cloudlet::agent {
@@ -95,6 +96,20 @@ absl::Status WriteFile(const std::filesystem::path& path,
   file.close();
   if (!file) {
     return absl::InternalError(absl::StrCat("cannot write ", path.string()));
+  }
+  return absl::OkStatus();
+}
+
+// Mode 0755 or 0644.
+absl::Status SetExecutable(const std::filesystem::path& path, bool executable) {
+  std::error_code error;
+  std::filesystem::permissions(path,
+                               executable ? std::filesystem::perms(0755)
+                                          : std::filesystem::perms(0644),
+                               error);
+  if (error) {
+    return absl::InternalError(absl::StrCat(
+        "cannot set the mode of ", path.string(), ": ", error.message()));
   }
   return absl::OkStatus();
 }
@@ -177,6 +192,11 @@ class RunSession {
     }
     for (const auto& [name, content] : run_.plan.files) {
       if (absl::Status s = WriteFile(work / name, content); !s.ok()) {
+        return Fail(v1::INTERNAL_ERROR, v1::PENDING, std::string(s.message()));
+      }
+    }
+    for (const std::string& name : run_.plan.executable_files) {
+      if (absl::Status s = SetExecutable(work / name, true); !s.ok()) {
         return Fail(v1::INTERNAL_ERROR, v1::PENDING, std::string(s.message()));
       }
     }
@@ -264,18 +284,11 @@ class RunSession {
   // Writes the request's prebuilt program (checked by Prepare to be the
   // plan's build outputs) where the build would have left it.
   absl::Status WritePrebuilt(const std::filesystem::path& work) {
-    for (const v1::BuiltFile& file : run_.request.prebuilt().files()) {
+    for (const v1::File& file : run_.request.prebuilt().files()) {
       std::filesystem::path path = work / file.path();
       if (absl::Status s = WriteFile(path, file.content()); !s.ok()) return s;
-      std::error_code error;
-      std::filesystem::permissions(
-          path,
-          file.executable() ? std::filesystem::perms(0755)
-                            : std::filesystem::perms(0644),
-          error);
-      if (error) {
-        return absl::InternalError(absl::StrCat(
-            "cannot set the mode of ", path.string(), ": ", error.message()));
+      if (absl::Status s = SetExecutable(path, file.executable()); !s.ok()) {
+        return s;
       }
     }
     return absl::OkStatus();
@@ -316,7 +329,7 @@ class RunSession {
         return;
       }
       bytes += content->size();
-      v1::BuiltFile& file = *program.add_files();
+      v1::File& file = *program.add_files();
       file.set_path(output);
       file.set_content(*std::move(content));
       file.set_executable(::access((work / output).c_str(), X_OK) == 0);
@@ -498,10 +511,11 @@ v1::Result Executor::Run(const PreparedRun& run, RunControl& control,
                          EventSink& sink) const {
   const v1::Workload& workload = run.request.workload();
   spdlog::info(
-      "run={} event=accepted language={} action={} code_bytes={} "
+      "run={} event=accepted language={} action={} source_bytes={} files={} "
       "prebuilt={} timeout={} output_limit={}",
       run.request.run_id(), std::string(LanguageName(workload.language())),
-      std::string(ActionName(workload.action())), workload.code().size(),
+      std::string(ActionName(workload.action())), SourceBytes(workload),
+      workload.files_size(),
       run.request.has_prebuilt(),
       absl::FormatDuration(run.timeout), run.output_limit_bytes);
   v1::Result result = RunSession(run, options_, control, sink).Run();

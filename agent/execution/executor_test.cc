@@ -285,7 +285,7 @@ TEST_F(ExecutorTest, TelemetryHasTheProgramsCpuTimePeakMemoryAndOutput) {
 TEST_F(ExecutorTest, APrebuiltProgramMustBeThePlansBuildOutputs) {
   Executor executor(options_);
   v1::ExecuteRequest request = Request(v1::C, "int main(){}");
-  v1::BuiltFile* file = request.mutable_prebuilt()->add_files();
+  v1::File* file = request.mutable_prebuilt()->add_files();
   file->set_path("../../etc/passwd");
   EXPECT_THAT(executor.Prepare(request).status().message(),
               HasSubstr("is not a build output"));

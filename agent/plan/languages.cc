@@ -1,22 +1,30 @@
 #include "agent/plan/languages.h"
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "agent/plan/projects.h"
 #include "common/workload_names.h"
 
 namespace cloudlet::agent {
 namespace {
 
-// The generated Cargo project's package (and so binary) name. Fixed, so
-// that no workload name can produce a name Cargo rejects.
-constexpr char kCrateName[] = "workload";
+// The generated Cargo project's package (and so binary) name when the
+// workload's name is not a crate name Cargo takes.
+constexpr char kFallbackCrateName[] = "workload";
+
+// Names Cargo refuses for a package, or that clash with its target dirs.
+constexpr const char* kReservedCrateNames[] = {
+    "alloc", "build", "core", "crate", "deps", "examples", "incremental",
+    "proc_macro", "self", "std", "super", "test"};
 
 // The release profile leaves out the standard library's debug info, as
 // cargo does by default since Rust 1.77 (Debian 12 has 1.63): a hello
 // world is ~0.5 MB instead of ~12 MB, which a cached build sends into
 // every VM that runs it. Debug builds keep it all.
-std::string CargoToml() {
-  return absl::StrCat("[package]\nname = \"", kCrateName,
+std::string CargoToml(absl::string_view crate_name) {
+  return absl::StrCat("[package]\nname = \"", crate_name,
                       "\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n"
                       "[dependencies]\n\n"
                       "[profile.release]\nstrip = \"debuginfo\"\n");
@@ -24,12 +32,14 @@ std::string CargoToml() {
 
 LanguagePlan RustPlan(const v1::Workload& workload) {
   LanguagePlan plan;
-  plan.files = {{"Cargo.toml", CargoToml()}, {"src/main.rs", workload.code()}};
+  const std::string crate_name = RustCrateName(workload.name());
+  plan.files = {{"Cargo.toml", CargoToml(crate_name)},
+                {"src/main.rs", workload.code()}};
   plan.build = PlannedCommand{{"cargo", "build", "--offline"}};
   if (workload.release()) plan.build->argv.push_back("--release");
   plan.run_needs_build = true;
   std::string binary = absl::StrCat(
-      "target/", workload.release() ? "release" : "debug", "/", kCrateName);
+      "target/", workload.release() ? "release" : "debug", "/", crate_name);
   plan.run = PlannedCommand{{absl::StrCat("./", binary)}};
   plan.build_outputs = {binary};
   plan.required_tools = {"cargo", "rustc"};
@@ -66,7 +76,23 @@ LanguagePlan InterpretedPlan(const v1::Workload& workload,
 
 std::string PlannedCommand::Display() const { return absl::StrJoin(argv, " "); }
 
+std::string RustCrateName(absl::string_view workload_name) {
+  bool valid = !workload_name.empty() && workload_name.size() <= 64 &&
+               absl::ascii_isalpha(static_cast<unsigned char>(workload_name[0]));
+  for (char c : workload_name) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' &&
+        c != '-') {
+      valid = false;
+    }
+  }
+  for (const char* reserved : kReservedCrateNames) {
+    if (absl::EqualsIgnoreCase(workload_name, reserved)) valid = false;
+  }
+  return valid ? std::string(workload_name) : kFallbackCrateName;
+}
+
 absl::StatusOr<LanguagePlan> PlanWorkload(const v1::Workload& workload) {
+  if (!workload.files().empty()) return PlanProject(workload);
   switch (workload.language()) {
     case v1::RUST:
       return RustPlan(workload);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "agent.pb.h"
 
 namespace cloudlet::agent {
@@ -25,6 +26,8 @@ struct LanguagePlan {
   // Files to write into the work dir, path relative to it -> content. The
   // user's code is one of them (rust adds a generated Cargo.toml).
   std::vector<std::pair<std::string, std::string>> files;
+  // Those of `files` written executable (a project's scripts).
+  std::vector<std::string> executable_files;
   // The build stage (a compile, or a syntax check); none for shell.
   std::optional<PlannedCommand> build;
   // True when the run stage needs the build's output (compiled languages),
@@ -44,9 +47,16 @@ struct LanguagePlan {
   std::vector<std::string> required_tools;
 };
 
-// The plan for `workload`'s language, release flag and code. InvalidArgument
-// for LANGUAGE_UNSPECIFIED or a value this agent does not know.
+// The plan for `workload`'s language, release flag and code (or project
+// files: projects.h). InvalidArgument for LANGUAGE_UNSPECIFIED, a value
+// this agent does not know, or a project that lacks what its language's
+// convention needs.
 absl::StatusOr<LanguagePlan> PlanWorkload(const v1::Workload& workload);
+
+// The package name of a single rust file's generated Cargo project: the
+// workload's name when Cargo takes it as a crate name (as the reference
+// Cloudlet names it), else "workload".
+std::string RustCrateName(absl::string_view workload_name);
 
 }  // namespace cloudlet::agent
 

@@ -10,6 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "agent/plan/languages.h"
 #include "common/workload_names.h"
+#include "common/workload_source.h"
 
 namespace cloudlet::agent {
 namespace {
@@ -95,7 +96,7 @@ absl::Status ValidatePrebuilt(const v1::ExecuteRequest& request,
   std::set<std::string> expected(plan.build_outputs.begin(),
                                  plan.build_outputs.end());
   size_t bytes = 0;
-  for (const v1::BuiltFile& file : request.prebuilt().files()) {
+  for (const v1::File& file : request.prebuilt().files()) {
     if (expected.erase(file.path()) == 0) {
       return absl::InvalidArgumentError(absl::StrCat(
           "prebuilt: \"", absl::CEscape(file.path()),
@@ -131,15 +132,9 @@ absl::Status ValidateExecuteRequest(const v1::ExecuteRequest& request,
         "workload is missing: send the code, its language and action");
   }
   const v1::Workload& workload = request.workload();
-  if (workload.code().empty()) {
-    return absl::InvalidArgumentError(
-        "workload.code is empty: send the source file's content");
-  }
-  if (workload.code().size() > limits.max_code_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "workload.code is ", workload.code().size(),
-        " bytes, over the agent's limit of ", limits.max_code_bytes,
-        " bytes; send a smaller source file"));
+  if (absl::Status s = ValidateWorkloadSource(workload, limits.max_code_bytes);
+      !s.ok()) {
+    return s;
   }
   absl::StatusOr<LanguagePlan> plan = PlanWorkload(workload);
   if (!plan.ok()) return plan.status();

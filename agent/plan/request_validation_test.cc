@@ -45,7 +45,7 @@ TEST(ValidateExecuteRequest, RejectsEmptyCode) {
   request.mutable_workload()->clear_code();
   absl::Status status = Validate(request);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(), HasSubstr("workload.code is empty"));
+  EXPECT_THAT(status.message(), HasSubstr("workload.code: empty"));
 }
 
 TEST(ValidateExecuteRequest, RejectsCodeOverTheCapNamingBothSizes) {

@@ -14,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "api/functions/function_name.h"
+#include "common/workload_source.h"
 
 namespace cloudlet::api {
 namespace {
@@ -295,7 +296,7 @@ class SqliteRegistry : public FunctionRegistry {
       v1::Workload workload;
       if (workload.ParseFromString(list.Blob(4))) {
         version.set_language(workload.language());
-        version.set_code_bytes(workload.code().size());
+        version.set_code_bytes(SourceBytes(workload));
         version.set_release(workload.release());
       }
     }

@@ -13,6 +13,7 @@
 #include "common/run_limits.h"
 #include "common/utf8.h"
 #include "common/workload_names.h"
+#include "common/workload_source.h"
 #include "spdlog/spdlog.h"
 
 namespace cloudlet::api {
@@ -66,9 +67,18 @@ void FunctionsHandler::Deploy(const httplib::Request& request,
   absl::StatusOr<DeployRequest> deploy = DecodeDeployRequest(request.body);
   if (!deploy.ok()) return Refuse(deploy.status(), response);
   const v1::Workload& workload = deploy->run.workload();
-  if (workload.code().size() > kMaxCodeBytes) {
-    return RefuseTooLarge("workload.code", workload.code().size(),
-                          kMaxCodeBytes, response);
+  if (SourceBytes(workload) > kMaxCodeBytes) {
+    return RefuseTooLarge(
+        workload.files().empty() ? "workload.code" : "workload.files",
+        SourceBytes(workload), kMaxCodeBytes, response);
+  }
+  // What the VMM would refuse is never stored as a version.
+  if (absl::Status s = ValidateWorkloadSource(workload, kMaxCodeBytes);
+      !s.ok()) {
+    return Refuse(s, response);
+  }
+  if (absl::Status s = ValidateDebianPackages(workload.packages()); !s.ok()) {
+    return Refuse(s, response);
   }
   v1::Workload stored = workload;
   stored.set_action(v1::ACTION_UNSPECIFIED);

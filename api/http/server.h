@@ -24,7 +24,7 @@ struct ApiServerOptions {
   std::string host = "127.0.0.1";
   int port = 3000;  // 0: any free port (see ApiServer::port())
   // Bodies over this size are refused with 413 before they are decoded.
-  size_t max_body_bytes = size_t{8} << 20;
+  size_t max_body_bytes = size_t{16} << 20;
   VmmClientOptions vmm;
   RunHandlerOptions run;
   // How long Stop() lets streams in flight run to their end (during a VMM

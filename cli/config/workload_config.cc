@@ -11,8 +11,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "absl/strings/strip.h"
+#include "cli/config/project_tree.h"
 #include "cli/config/source_text.h"
 #include "common/workload_names.h"
+#include "common/workload_source.h"
 
 namespace cloudlet::cli {
 namespace {
@@ -63,22 +66,25 @@ absl::StatusOr<std::string> ReadFile(const fs::path& path) {
   return content.str();
 }
 
-// The allowed keys of one table, for "unknown key" messages.
-absl::Status CheckKeys(const toml::table& table, absl::string_view prefix,
-                       std::initializer_list<absl::string_view> allowed,
-                       const Errors& errors) {
+// Keys outside `allowed` are ignored, as the reference Cloudlet ignores
+// them, with a warning naming each (a typo should not go unseen).
+void WarnUnknownKeys(const toml::table& table, absl::string_view prefix,
+                     std::initializer_list<absl::string_view> allowed,
+                     const Errors& errors, std::vector<std::string>& warnings) {
   for (auto&& [key, node] : table) {
     bool known = false;
     for (absl::string_view name : allowed) {
       if (key.str() == std::string_view(name.data(), name.size())) known = true;
     }
     if (!known) {
-      return errors.At(key.source(), absl::StrCat(prefix, Sv(key.str())),
-                       absl::StrCat("unknown key; expected one of ",
-                                    absl::StrJoin(allowed, ", ")));
+      warnings.emplace_back(errors.At(key.source(),
+                                      absl::StrCat(prefix, Sv(key.str())),
+                                      absl::StrCat("unknown key, ignored; "
+                                                   "known: ",
+                                                   absl::StrJoin(allowed, ", ")))
+                                .message());
     }
   }
-  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> GetString(const toml::node& node,
@@ -112,7 +118,22 @@ const toml::table* GetTable(const toml::table& parent, absl::string_view key,
   return node->as_table();
 }
 
-// Resolves a path from the config against the config's folder and reads it,
+// A path from the config: relative to the config's folder, and when
+// nothing is there, to the current directory (the reference Cloudlet's
+// rule, so that its configs run unchanged).
+fs::path ResolveReferencedPath(const std::string& value,
+                               const fs::path& base_dir) {
+  fs::path path(value);
+  if (path.is_absolute()) return path.lexically_normal();
+  fs::path beside_config = (base_dir / path).lexically_normal();
+  std::error_code error;
+  if (!fs::exists(beside_config, error) && fs::exists(path, error)) {
+    return path.lexically_normal();
+  }
+  return beside_config;
+}
+
+// Resolves a path from the config (ResolveReferencedPath) and reads it,
 // refusing (before reading) a file over `max_bytes` (0: no limit).
 absl::StatusOr<std::string> ReadReferencedFile(const toml::node& node,
                                                absl::string_view key,
@@ -123,9 +144,7 @@ absl::StatusOr<std::string> ReadReferencedFile(const toml::node& node,
   absl::StatusOr<std::string> value = GetString(node, key, errors);
   if (!value.ok()) return value.status();
   if (value->empty()) return errors.At(node.source(), key, "must not be empty");
-  fs::path path(*value);
-  if (path.is_relative()) path = base_dir / path;
-  path = path.lexically_normal();
+  fs::path path = ResolveReferencedPath(*value, base_dir);
   if (resolved != nullptr) *resolved = path;
   std::error_code error;
   uintmax_t size = fs::is_regular_file(path, error) ? fs::file_size(path, error)
@@ -144,11 +163,9 @@ absl::StatusOr<std::string> ReadReferencedFile(const toml::node& node,
 }
 
 absl::Status ApplyServer(const toml::table& server, v1::RunRequest& request,
-                         const Errors& errors) {
-  if (absl::Status s = CheckKeys(server, "server.", {"address", "port"}, errors);
-      !s.ok()) {
-    return s;
-  }
+                         const Errors& errors,
+                         std::vector<std::string>& warnings) {
+  WarnUnknownKeys(server, "server.", {"address", "port"}, errors, warnings);
   if (const toml::node* address = server.get("address")) {
     if (absl::StatusOr<std::string> s =
             GetString(*address, "server.address", errors);
@@ -165,36 +182,99 @@ absl::Status ApplyServer(const toml::table& server, v1::RunRequest& request,
   return absl::OkStatus();
 }
 
+// `[build] packages`: Debian package names, checked here as every hop
+// checks them (common/workload_source.h).
+absl::Status ApplyPackages(const toml::node& node, v1::Workload& workload,
+                           const Errors& errors) {
+  if (!node.is_array()) {
+    return errors.At(node.source(), "build.packages",
+                     "must be an array of Debian package names");
+  }
+  for (const toml::node& package : *node.as_array()) {
+    absl::StatusOr<std::string> name =
+        GetString(package, "build.packages", errors);
+    if (!name.ok()) return name.status();
+    workload.add_packages(*std::move(name));
+  }
+  if (absl::Status s = ValidateDebianPackages(workload.packages()); !s.ok()) {
+    return errors.At(node.source(), "build.packages",
+                     absl::StripPrefix(s.message(), "workload.packages: "));
+  }
+  return absl::OkStatus();
+}
+
+// `[build] source-code-path`: one source file, or a project folder.
+absl::Status ApplySource(const toml::node& source, const fs::path& base_dir,
+                         WorkloadConfig& config, const Errors& errors) {
+  constexpr absl::string_view kKey = "build.source-code-path";
+  absl::StatusOr<std::string> value = GetString(source, kKey, errors);
+  if (!value.ok()) return value.status();
+  if (value->empty()) return errors.At(source.source(), kKey, "must not be empty");
+  std::error_code error;
+  fs::path path = ResolveReferencedPath(*value, base_dir);
+  if (fs::is_directory(path, error)) {
+    config.source_path = path;
+    absl::StatusOr<std::vector<v1::File>> files =
+        ReadProjectTree(path, kMaxSourceBytes);
+    if (!files.ok()) return errors.At(source.source(), kKey, files.status().message());
+    if (files->empty()) {
+      return errors.At(source.source(), kKey,
+                       absl::StrCat(*value, " is an empty folder"));
+    }
+    for (v1::File& file : *files) {
+      *config.request.mutable_workload()->add_files() = std::move(file);
+    }
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::string> code = ReadReferencedFile(
+      source, kKey, base_dir, errors, &config.source_path, kMaxSourceBytes);
+  if (!code.ok()) return code.status();
+  if (absl::Status text = CheckSourceText(*value, *code); !text.ok()) {
+    return errors.At(source.source(), kKey, text.message());
+  }
+  config.request.mutable_workload()->set_code(*std::move(code));
+  return absl::OkStatus();
+}
+
 absl::Status ApplyBuild(const toml::table& build, const fs::path& base_dir,
                         WorkloadConfig& config, const Errors& errors) {
-  if (absl::Status s = CheckKeys(build, "build.",
-                                 {"source-code-path", "release"}, errors);
-      !s.ok()) {
-    return s;
-  }
+  WarnUnknownKeys(build, "build.",
+                  {"source-code-path", "release", "entrypoint", "packages"},
+                  errors, config.warnings);
+  v1::Workload& workload = *config.request.mutable_workload();
   const toml::node* source = build.get("source-code-path");
   if (source == nullptr) {
     return errors.At(build.source(), "build.source-code-path",
                      "required key is missing");
   }
-  absl::StatusOr<std::string> code =
-      ReadReferencedFile(*source, "build.source-code-path", base_dir, errors,
-                         &config.source_path, kMaxSourceBytes);
-  if (!code.ok()) return code.status();
-  if (absl::Status text = CheckSourceText(
-          Sv(source->as_string()->get()), *code);
-      !text.ok()) {
-    return errors.At(source->source(), "build.source-code-path",
-                     text.message());
+  if (absl::Status s = ApplySource(*source, base_dir, config, errors); !s.ok()) {
+    return s;
   }
-  config.request.mutable_workload()->set_code(*std::move(code));
   if (const toml::node* release = build.get("release")) {
     if (!release->is_boolean()) {
       return errors.At(release->source(), "build.release",
                        "must be true or false");
     }
-    config.request.mutable_workload()->set_release(
-        release->as_boolean()->get());
+    workload.set_release(release->as_boolean()->get());
+  }
+  if (const toml::node* entry = build.get("entrypoint")) {
+    absl::StatusOr<std::string> value =
+        GetString(*entry, "build.entrypoint", errors);
+    if (!value.ok()) return value.status();
+    if (workload.files().empty()) {
+      return errors.At(entry->source(), "build.entrypoint",
+                       "applies to a project folder; source-code-path names "
+                       "one file, which is its own entry point");
+    }
+    if (absl::Status s = ValidateProjectPath(*value); !s.ok()) {
+      return errors.At(entry->source(), "build.entrypoint", s.message());
+    }
+    workload.set_entrypoint(*std::move(value));
+  }
+  if (const toml::node* packages = build.get("packages")) {
+    if (absl::Status s = ApplyPackages(*packages, workload, errors); !s.ok()) {
+      return s;
+    }
   }
   return absl::OkStatus();
 }
@@ -229,13 +309,10 @@ absl::Status ApplyTimeout(const toml::node& node, v1::Workload& workload,
 }
 
 absl::Status ApplyRun(const toml::table& run, const fs::path& base_dir,
-                      v1::Workload& workload, const Errors& errors) {
-  if (absl::Status s = CheckKeys(run, "run.",
-                                 {"args", "env", "stdin-path", "timeout"},
-                                 errors);
-      !s.ok()) {
-    return s;
-  }
+                      v1::Workload& workload, const Errors& errors,
+                      std::vector<std::string>& warnings) {
+  WarnUnknownKeys(run, "run.", {"args", "env", "stdin-path", "timeout"},
+                  errors, warnings);
   if (const toml::node* args = run.get("args")) {
     if (!args->is_array()) {
       return errors.At(args->source(), "run.args", "must be an array of strings");
@@ -277,11 +354,8 @@ absl::Status ApplyRun(const toml::table& run, const fs::path& base_dir,
 }
 
 absl::Status ApplyVm(const toml::table& vm, v1::RunRequest& request,
-                     const Errors& errors) {
-  if (absl::Status s = CheckKeys(vm, "vm.", {"memory-mib", "vcpus"}, errors);
-      !s.ok()) {
-    return s;
-  }
+                     const Errors& errors, std::vector<std::string>& warnings) {
+  WarnUnknownKeys(vm, "vm.", {"memory-mib", "vcpus"}, errors, warnings);
   if (const toml::node* memory = vm.get("memory-mib")) {
     absl::StatusOr<int64_t> value =
         GetInteger(*memory, "vm.memory-mib", 64, 1 << 20, errors);
@@ -312,14 +386,11 @@ absl::StatusOr<WorkloadConfig> ParseWorkloadConfig(
                      absl::StrCat("invalid TOML: ", Sv(error.description())));
   }
 
-  if (absl::Status s = CheckKeys(root, "",
-                                 {"workload-name", "language", "action",
-                                  "server", "build", "run", "vm"},
-                                 errors);
-      !s.ok()) {
-    return s;
-  }
   WorkloadConfig config;
+  WarnUnknownKeys(root, "",
+                  {"workload-name", "language", "action", "server", "build",
+                   "run", "vm"},
+                  errors, config.warnings);
   v1::Workload& workload = *config.request.mutable_workload();
   workload.set_action(v1::PREPARE_AND_RUN);
 
@@ -359,7 +430,7 @@ absl::StatusOr<WorkloadConfig> ParseWorkloadConfig(
 
   absl::Status status;
   if (const toml::table* server = GetTable(root, "server", &status, errors)) {
-    if (absl::Status s = ApplyServer(*server, config.request, errors); !s.ok()) {
+    if (absl::Status s = ApplyServer(*server, config.request, errors, config.warnings); !s.ok()) {
       return s;
     }
   }
@@ -375,14 +446,14 @@ absl::StatusOr<WorkloadConfig> ParseWorkloadConfig(
   }
 
   if (const toml::table* run = GetTable(root, "run", &status, errors)) {
-    if (absl::Status s = ApplyRun(*run, base_dir, workload, errors); !s.ok()) {
+    if (absl::Status s = ApplyRun(*run, base_dir, workload, errors, config.warnings); !s.ok()) {
       return s;
     }
   }
   if (!status.ok()) return status;
 
   if (const toml::table* vm = GetTable(root, "vm", &status, errors)) {
-    if (absl::Status s = ApplyVm(*vm, config.request, errors); !s.ok()) {
+    if (absl::Status s = ApplyVm(*vm, config.request, errors, config.warnings); !s.ok()) {
       return s;
     }
   }

@@ -105,16 +105,12 @@ TEST_F(WorkloadConfigTest, ErrorsNameFileLineAndKey) {
       {"language = 3\n" + ok_build, ":1: language: must be a string"},
       {"language = \"shell\"\naction = \"fly\"\n" + ok_build,
        ":2: action: unknown value \"fly\""},
-      {"language = \"shell\"\ncolour = \"red\"\n" + ok_build,
-       ":2: colour: unknown key; expected one of workload-name, language"},
       {"language = \"shell\"\n[build]\nsource-code-path = \"nope.sh\"\n",
        ":3: build.source-code-path: no such file: "},
       {"language = \"shell\"\n[build]\nrelease = true\n",
        ":2: build.source-code-path: required key is missing"},
       {"language = \"shell\"\n", "build.source-code-path: required key"},
       {ok_build, "language: required key is missing"},
-      {"language = \"shell\"\n" + ok_build + "opt = 1\n",
-       ":4: build.opt: unknown key; expected one of source-code-path, release"},
       {"language = \"shell\"\n" + ok_build + "release = \"yes\"\n",
        ":4: build.release: must be true or false"},
       {"language = \"shell\"\n" + ok_build + "[server]\nport = 70000\n",
@@ -133,8 +129,15 @@ TEST_F(WorkloadConfigTest, ErrorsNameFileLineAndKey) {
        ":5: run.env.A: must be a string"},
       {"language = \"shell\"\n" + ok_build + "[vm]\nvcpus = 0\n",
        ":5: vm.vcpus: must be an integer from 1 to 256"},
-      {"language = \"shell\"\n" + ok_build + "[vm]\ndisk = 1\n",
-       ":5: vm.disk: unknown key"},
+      {"language = \"shell\"\n" + ok_build + "entrypoint = \"x.sh\"\n",
+       ":4: build.entrypoint: applies to a project folder"},
+      {"language = \"shell\"\n" + ok_build + "packages = \"jq\"\n",
+       ":4: build.packages: must be an array"},
+      {"language = \"shell\"\n" + ok_build + "packages = [\"x; rm -rf /\"]\n",
+       ":4: build.packages: \"x; rm -rf /\" is not a Debian package name"},
+      {"language = \"shell\"\n" + ok_build +
+           "packages = [\"--option=Dir::Etc=/tmp\"]\n",
+       "is not a Debian package name"},
       {"language = \"shell\"\nvm = 3\n" + ok_build, ":2: vm: must be a table"},
   };
   for (const Case& c : cases) {
@@ -184,7 +187,53 @@ TEST_F(WorkloadConfigTest, RefusesEmptyBinaryAndOversizedSourcesNamingThem) {
   EXPECT_EQ(big.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(big.message(),
               HasSubstr("hello.toml:3: build.source-code-path: main.sh is "
-                        "1048577 bytes, over the limit of 1048576 bytes"));
+                        "8388609 bytes, over the limit of 8388608 bytes"));
+}
+
+TEST_F(WorkloadConfigTest, UnknownKeysAreWarningsNamingThem) {
+  Write("main.sh", "echo hi\n");
+  absl::StatusOr<WorkloadConfig> config = LoadWorkloadConfig(
+      Write("hello.toml",
+            "language = \"shell\"\ncolour = \"red\"\n[build]\n"
+            "source-code-path = \"main.sh\"\nopt = 1\n"));
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(config->warnings.size(), 2u);
+  EXPECT_THAT(config->warnings[0], HasSubstr("hello.toml:2: colour: unknown "
+                                             "key, ignored"));
+  EXPECT_THAT(config->warnings[1], HasSubstr(":5: build.opt: unknown key"));
+}
+
+TEST_F(WorkloadConfigTest, SourcePathFallsBackToTheCurrentDirectory) {
+  // The reference's rule: a path not found beside the config is taken from
+  // the current directory.
+  Write("cwd/app/main.sh", "echo from cwd\n");
+  fs::path config = Write(
+      "configs/app.toml",
+      "language = \"shell\"\n[build]\nsource-code-path = \"app/main.sh\"\n");
+  fs::path saved = fs::current_path();
+  fs::current_path(dir_->path() / "cwd");
+  absl::StatusOr<WorkloadConfig> loaded = LoadWorkloadConfig(config);
+  fs::current_path(saved);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->request.workload().code(), "echo from cwd\n");
+}
+
+TEST_F(WorkloadConfigTest, AFolderIsAProjectWithEntrypointAndPackages) {
+  Write("proj/main.py", "import util\n");
+  Write("proj/util.py", "X = 1\n");
+  absl::StatusOr<WorkloadConfig> config = LoadWorkloadConfig(Write(
+      "p.toml",
+      "language = \"python\"\n[build]\nsource-code-path = \"proj\"\n"
+      "entrypoint = \"main.py\"\npackages = [\"python3-numpy\", \"jq\"]\n"));
+  ASSERT_TRUE(config.ok()) << config.status();
+  const v1::Workload& workload = config->request.workload();
+  EXPECT_TRUE(workload.code().empty());
+  ASSERT_EQ(workload.files_size(), 2);
+  EXPECT_EQ(workload.files(0).path(), "main.py");
+  EXPECT_EQ(workload.files(1).content(), "X = 1\n");
+  EXPECT_EQ(workload.entrypoint(), "main.py");
+  EXPECT_THAT(workload.packages(),
+              ::testing::ElementsAre("python3-numpy", "jq"));
 }
 
 }  // namespace

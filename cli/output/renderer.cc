@@ -220,6 +220,10 @@ void Renderer::Note(absl::string_view text) {
   if (options_.mode == OutputMode::kNormal) Status(text, kCyan);
 }
 
+void Renderer::PrintWarning(absl::string_view message) {
+  PrintError(absl::StrCat("warning: ", message));
+}
+
 void Renderer::PrintError(absl::string_view message) {
   ClearProgress();
   if (options_.stderr_is_tty && !at_line_start_) {

@@ -53,6 +53,8 @@ class Renderer {
   // Prints "cloudlet: <message>" on stderr (clearing a progress line), in
   // every mode.
   void PrintError(absl::string_view message);
+  // "cloudlet: warning: <message>" on stderr, in every mode.
+  void PrintWarning(absl::string_view message);
 
   // A status line of Cloudlet's own ("starting cloudlet-vmm ..."), in the
   // normal mode only: "==> text" on a terminal, "cloudlet: text" otherwise.

@@ -14,6 +14,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/run_limits.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/api/http_client.h"
@@ -213,8 +214,16 @@ TEST_F(FunctionsHttpTest, BadInputGetsAClearStatus) {
                    R"({"workload": {"language": "SHELL", "code": "ZWNobw=="}})"),
               400, "name: required");
   ExpectError(Call("POST", "/functions",
-                   Deploy("big", "SHELL", std::string((1 << 20) + 1, '#'))),
+                   Deploy("big", "SHELL", std::string(kMaxCodeBytes + 1, '#'))),
               413, "workload.code");
+  ExpectError(Call("POST", "/functions",
+                   R"({"name": "pkg", "workload": {"language": "SHELL", )"
+                   R"("code": "ZWNobw==", "packages": ["x; rm -rf /"]}})"),
+              400, "is not a Debian package name");
+  ExpectError(Call("POST", "/functions",
+                   R"({"name": "esc", "workload": {"language": "SHELL", )"
+                   R"("files": [{"path": "../x", "content": "ZWNobw=="}]}})"),
+              400, "leaves the project");
   ExpectError(Call("GET", "/functions/nope"), 404, "no function named nope");
   ExpectError(Call("GET", "/functions/UPPER"), 400, "may only contain");
   DeployFunction("small", "SHELL", "cat");

@@ -212,7 +212,7 @@ TEST_F(HostileInputTest, ApiAnswers413ToA100MegabyteBodyAndServesTheNext) {
   HttpResult result = Post(body);
   EXPECT_EQ(result.status, 413) << result.body.substr(0, 200);
   EXPECT_THAT(result.body, HasSubstr("\"code\":\"RESOURCE_EXHAUSTED\""));
-  EXPECT_THAT(result.body, HasSubstr("over the limit of 8388608 bytes"));
+  EXPECT_THAT(result.body, HasSubstr("over the limit of 16777216 bytes"));
   std::cout << absl::StrFormat("100 MB body: HTTP %d in %.2fs: %s",
                                result.status,
                                absl::ToDoubleSeconds(absl::Now() - start),

@@ -19,6 +19,7 @@
 #include "common/workload_names.h"
 #include "spdlog/spdlog.h"
 #include "vmm/artifacts/artifact_inputs.h"
+#include "vmm/artifacts/debian_archive.h"
 #include "vmm/cache/cache_store.h"
 
 namespace cloudlet::vmm {
@@ -44,26 +45,43 @@ struct Recipe {
   std::string expectation;   // said when a build starts
   absl::Duration timeout;
   v1::Language language = v1::LANGUAGE_UNSPECIFIED;  // images only
+  std::vector<std::string> packages;  // image variants only
 };
+
+// The image of `runtime`: the language's, or a variant with its packages.
+Recipe ImageRecipe(const Runtime& runtime) {
+  const std::string lang(LanguageName(runtime.language));
+  Recipe recipe{ImageArtifactName(runtime.language),
+                absl::StrCat("image-", lang), "image.sqfs",
+                runtime.language == v1::RUST ? "about 2-3 min" : "about 1-2 min",
+                absl::Minutes(30), runtime.language, {}};
+  if (!runtime.packages.empty()) {
+    recipe.name = absl::StrCat(recipe.name, " + ",
+                               absl::StrJoin(runtime.packages, ","));
+    recipe.entry_prefix = VariantEntryKind(runtime.language);
+    recipe.expectation = absl::StrCat(
+        recipe.expectation, ", once for this package list");
+    recipe.packages = runtime.packages;
+  }
+  return recipe;
+}
 
 std::optional<Recipe> FindRecipe(absl::string_view name) {
   if (name == "kernel") {
     return Recipe{"kernel", "kernel", "bzImage",
-                  "the kernel takes ~10 min the first time", absl::Minutes(60)};
+                  "the kernel takes ~10 min the first time", absl::Minutes(60),
+                  v1::LANGUAGE_UNSPECIFIED, {}};
   }
   if (name == "initramfs") {
     return Recipe{"initramfs", "initramfs", "initrd.cpio", "a few seconds",
-                  absl::Minutes(5)};
+                  absl::Minutes(5), v1::LANGUAGE_UNSPECIFIED, {}};
   }
   if (absl::StartsWith(name, "image/")) {
     absl::StatusOr<v1::Language> language = ParseLanguage(name.substr(6));
     if (!language.ok()) return std::nullopt;
     std::string lang(LanguageName(*language));
     if (name.substr(6) != lang) return std::nullopt;  // canonical names only
-    return Recipe{ImageArtifactName(*language), absl::StrCat("image-", lang),
-                  "image.sqfs",
-                  *language == v1::RUST ? "about 2-3 min" : "about 1-2 min",
-                  absl::Minutes(30), *language};
+    return ImageRecipe(*language);
   }
   return std::nullopt;
 }
@@ -93,9 +111,10 @@ class ArtifactCacheImpl : public ArtifactCache {
                     std::shared_ptr<CacheStore> store)
       : options_(std::move(options)), store_(std::move(store)) {}
 
-  absl::StatusOr<GuestArtifacts> Ensure(v1::Language language,
+  absl::StatusOr<GuestArtifacts> Ensure(const Runtime& runtime,
                                         const ProgressCallback& progress,
                                         const CancelToken& cancel) override {
+    const v1::Language language = runtime.language;
     if (language == v1::LANGUAGE_UNSPECIFIED ||
         !v1::Language_IsValid(language)) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -112,8 +131,8 @@ class ArtifactCacheImpl : public ArtifactCache {
         EnsureEntry("initramfs", progress, cancel, lease.get());
     if (!initramfs.ok()) return initramfs.status();
     artifacts.initramfs = *std::move(initramfs);
-    absl::StatusOr<fs::path> image = EnsureEntry(
-        ImageArtifactName(language), progress, cancel, lease.get());
+    absl::StatusOr<fs::path> image =
+        EnsureRecipe(ImageRecipe(runtime), progress, cancel, lease.get());
     if (!image.ok()) return image.status();
     artifacts.image = *std::move(image);
     // Entry names hash every input of the initramfs and the image.
@@ -128,6 +147,11 @@ class ArtifactCacheImpl : public ArtifactCache {
       absl::string_view name, const ProgressCallback& progress,
       const CancelToken& cancel) override {
     return EnsureEntry(name, progress, cancel, nullptr);
+  }
+
+  absl::Status CheckPackages(
+      const std::vector<std::string>& packages) override {
+    return archive_.CheckExist(packages);
   }
 
   std::vector<v1::ArtifactState> List() const override {
@@ -183,19 +207,26 @@ class ArtifactCacheImpl : public ArtifactCache {
           absl::StrCat("unknown artifact '", name, "'; known: ",
                        absl::StrJoin(AllArtifactNames(), ", ")));
     }
+    return EnsureRecipe(*recipe, progress, cancel, lease);
+  }
+
+  absl::StatusOr<fs::path> EnsureRecipe(const Recipe& recipe,
+                                        const ProgressCallback& progress,
+                                        const CancelToken& cancel,
+                                        ArtifactLease* lease) {
     auto report = [&](absl::string_view message, bool cached) {
       if (!progress) return;
       v1::Progress event;
-      event.set_artifact(recipe->name);
+      event.set_artifact(recipe.name);
       event.set_message(std::string(message));
       event.set_cached(cached);
       progress(event);
     };
-    absl::StatusOr<std::string> key = Key(*recipe);
+    absl::StatusOr<std::string> key = Key(recipe);
     if (!key.ok()) return key.status();
     bool waited = false;
     CacheStore::BuildOptions options;
-    options.deadline = absl::Now() + recipe->timeout + absl::Minutes(5);
+    options.deadline = absl::Now() + recipe.timeout + absl::Minutes(5);
     options.cancel = cancel;
     options.on_wait = [&](pid_t holder) {
       waited = true;
@@ -206,9 +237,9 @@ class ArtifactCacheImpl : public ArtifactCache {
     };
     bool built = false;
     absl::StatusOr<CacheEntry> entry = store_->FindOrBuild(
-        EntryKeyOf(*recipe, *key),
+        EntryKeyOf(recipe, *key),
         [&](const fs::path& out_dir) {
-          return Build(*recipe, *key, out_dir, report, cancel);
+          return Build(recipe, *key, out_dir, report, cancel);
         },
         options, &built);
     if (!entry.ok()) return entry.status();
@@ -218,7 +249,7 @@ class ArtifactCacheImpl : public ArtifactCache {
              true);
     }
     if (lease != nullptr) lease->leases.push_back(entry->lease);
-    return entry->dir / recipe->file_name;
+    return entry->dir / recipe.file_name;
   }
 
   // SHA-256 over every input of the artifact.
@@ -256,6 +287,10 @@ class ArtifactCacheImpl : public ArtifactCache {
       status.Update(add_file(src / "initramfs/images" /
                              absl::StrCat(LanguageName(recipe.language),
                                           ".packages")));
+      if (!recipe.packages.empty()) {
+        absl::StrAppend(&material, "variant ",
+                        absl::StrJoin(recipe.packages, ","), "\n");
+      }
       absl::StrAppend(&material, "apt ", hasher_.AptState(), "\n");
       add_env("CLOUDLET_DEBIAN_SUITE");
       add_env("CLOUDLET_APT_SOURCES");
@@ -279,9 +314,12 @@ class ArtifactCacheImpl : public ArtifactCache {
               options_.init_binary.string(), options_.agent_binary.string(),
               (out_dir / recipe.file_name).string()};
     }
-    return {"bash", (src / "initramfs/build-image.sh").string(),
-            std::string(LanguageName(recipe.language)),
-            (out_dir / recipe.file_name).string()};
+    std::vector<std::string> argv = {
+        "bash", (src / "initramfs/build-image.sh").string(),
+        std::string(LanguageName(recipe.language)),
+        (out_dir / recipe.file_name).string()};
+    argv.insert(argv.end(), recipe.packages.begin(), recipe.packages.end());
+    return argv;
   }
 
   // Runs the artifact's build script into `out_dir` (the store's build
@@ -344,6 +382,7 @@ class ArtifactCacheImpl : public ArtifactCache {
   const ArtifactCacheOptions options_;
   const std::shared_ptr<CacheStore> store_;
   mutable InputHasher hasher_;
+  DebianArchive archive_;
 };
 
 }  // namespace
@@ -354,6 +393,10 @@ std::vector<std::string> AllArtifactNames() {
     names.push_back(ImageArtifactName(language));
   }
   return names;
+}
+
+std::string VariantEntryKind(v1::Language language) {
+  return absl::StrCat(kVariantEntryPrefix, LanguageName(language));
 }
 
 std::string ImageArtifactName(v1::Language language) {

@@ -34,6 +34,18 @@ struct GuestArtifacts {
   std::shared_ptr<const ArtifactLease> lease;
 };
 
+// The runtime a workload needs: its language's image, plus the Debian
+// packages it adds (an image variant). Implicit from a language: the base
+// image.
+struct Runtime {
+  Runtime(v1::Language language_in,  // NOLINT(google-explicit-constructor)
+          std::vector<std::string> packages_in = {})
+      : language(language_in), packages(std::move(packages_in)) {}
+  v1::Language language;
+  // Sorted, each once (CanonicalPackages), valid Debian names.
+  std::vector<std::string> packages;
+};
+
 // Called with each preparation step ("kernel: building", "image/python:
 // cached") so the VMM can stream it; may be called from the thread that
 // calls Ensure only.
@@ -50,6 +62,11 @@ struct ArtifactCacheOptions {
   std::filesystem::path init_binary;
   std::filesystem::path agent_binary;
 };
+
+// The kind of image variant entries ("variant-python"): the prefix and
+// the language.
+inline constexpr char kVariantEntryPrefix[] = "variant-";
+std::string VariantEntryKind(v1::Language language);
 
 // The artifact names, in build order: "kernel", "initramfs", then
 // "image/<language>" for every language ("image/rust", ...).
@@ -87,9 +104,21 @@ class ArtifactCache {
   // caller waiting on it then builds itself). A failed
   // build leaves no entry and returns Internal with the tail of the build
   // script's output.
+  //
+  // With packages, the image is a variant: the language's image built with
+  // them added (entry variant-<lang>-<key16>, the key hashing the base
+  // image's inputs and the package list), made once and shared by every
+  // workload with the same list; its build streams like the others'.
   virtual absl::StatusOr<GuestArtifacts> Ensure(
-      v1::Language language, const ProgressCallback& progress,
+      const Runtime& runtime, const ProgressCallback& progress,
       const CancelToken& cancel) = 0;
+
+  // OK when every package is in the Debian archive the images are built
+  // from (answered from the host's apt cache, in milliseconds, and
+  // remembered); InvalidArgument naming the first that is not. Checked
+  // before a run is accepted, so that a typo costs no VM and no build.
+  virtual absl::Status CheckPackages(
+      const std::vector<std::string>& packages) = 0;
 
   // Ensures one artifact by name (see AllArtifactNames) and returns its
   // file. InvalidArgument for an unknown name; otherwise as Ensure.

@@ -31,7 +31,7 @@ BuildCache::BuildCache(std::shared_ptr<CacheStore> store)
 
 EntryKey BuildCache::KeyOf(const v1::Workload& workload,
                            absl::string_view runtime_key) {
-  std::string material = "cloudlet-build-v1\n";
+  std::string material = "cloudlet-build-v2\n";
   AppendField(material, LanguageName(workload.language()));
   AppendField(material, workload.release() ? "release" : "debug");
   AppendField(material, runtime_key);
@@ -45,6 +45,22 @@ EntryKey BuildCache::KeyOf(const v1::Workload& workload,
     AppendField(material, value);
   }
   AppendField(material, workload.code());
+  // A project: every file (sorted: their order on the wire is not part of
+  // the project), its entry point, and for rust the name that a single
+  // file's generated crate (and so its binary) takes.
+  std::vector<const v1::File*> files;
+  for (const v1::File& file : workload.files()) files.push_back(&file);
+  std::sort(files.begin(), files.end(), [](const v1::File* a, const v1::File* b) {
+    return a->path() < b->path();
+  });
+  AppendField(material, absl::StrCat(files.size()));
+  for (const v1::File* file : files) {
+    AppendField(material, file->path());
+    AppendField(material, file->content());
+    AppendField(material, file->executable() ? "x" : "-");
+  }
+  AppendField(material, workload.entrypoint());
+  if (workload.language() == v1::RUST) AppendField(material, workload.name());
   return EntryKey{kBuildEntryKind, Sha256Hex(material), kProgramFile};
 }
 

@@ -24,7 +24,7 @@ v1::Workload Workload(std::string code) {
 
 v1::BuiltProgram Program(std::string content) {
   v1::BuiltProgram program;
-  v1::BuiltFile* file = program.add_files();
+  v1::File* file = program.add_files();
   file->set_path("main");
   file->set_content(std::move(content));
   file->set_executable(true);

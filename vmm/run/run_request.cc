@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/workload_names.h"
+#include "common/workload_source.h"
 #include "vmm/run/proto_time.h"
 
 namespace cloudlet::vmm {
@@ -34,14 +35,12 @@ absl::StatusOr<ResolvedRun> ResolveRunRequest(const v1::RunRequest& request,
         "workload.action: unknown value ", workload.action(),
         "; expected prepare, run or prepare-and-run"));
   }
-  if (workload.code().empty()) {
-    return absl::InvalidArgumentError(
-        "workload.code: empty; give the program's source");
+  if (absl::Status s = ValidateWorkloadSource(workload, limits.max_code_bytes);
+      !s.ok()) {
+    return s;
   }
-  if (workload.code().size() > limits.max_code_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "workload.code: ", workload.code().size(), " bytes, over the limit of ",
-        limits.max_code_bytes, " bytes"));
+  if (absl::Status s = ValidateDebianPackages(workload.packages()); !s.ok()) {
+    return s;
   }
   if (workload.stdin().size() > limits.max_stdin_bytes) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -14,6 +14,7 @@
 #include "common/ids.h"
 #include "common/sync/poll.h"
 #include "common/workload_names.h"
+#include "common/workload_source.h"
 #include "vmm/run/proto_time.h"
 #include "spdlog/spdlog.h"
 
@@ -175,7 +176,8 @@ class RunLifecycle {
                               LanguageName(run_.workload.language())));
     absl::Time start = clock_->Now();
     absl::StatusOr<GuestArtifacts> artifacts = artifacts_->Ensure(
-        run_.workload.language(),
+        Runtime(run_.workload.language(),
+                CanonicalPackages(run_.workload.packages())),
         [this](const v1::Progress& progress) { relay_.Progress(progress); },
         cancel_token_);
     relay_.timings().prepare = clock_->Now() - start;
@@ -395,6 +397,12 @@ absl::Status Runner::Run(const v1::RunRequest& request, RunEventSink& sink,
   Registration registration(this, &cancel);
 
   absl::StatusOr<ResolvedRun> run = ResolveRunRequest(request, options_.limits);
+  if (run.ok()) {
+    // Before admission: an unknown package costs no slot, VM or build.
+    absl::Status known = artifacts_->CheckPackages(
+        CanonicalPackages(run->workload.packages()));
+    if (!known.ok()) run = known;
+  }
   if (!run.ok()) {
     spdlog::info("event=run_rejected code={} reason=\"{}\"",
                  absl::StatusCodeToString(run.status().code()),
@@ -416,10 +424,12 @@ absl::Status Runner::Run(const v1::RunRequest& request, RunEventSink& sink,
   std::optional<SlotLimiter::Ticket> slot(*std::move(ticket));
   EventRelay relay(NewRunId(), options_.clock, started, &sink);
   spdlog::info(
-      "run={} event=request language={} action={} code_bytes={} "
-      "timeout_ms={} memory_mib={} vcpus={}",
+      "run={} event=request language={} action={} source_bytes={} files={} "
+      "packages={} timeout_ms={} memory_mib={} vcpus={}",
       relay.run_id(), std::string(LanguageName(run->workload.language())),
-      std::string(ActionName(run->workload.action())), run->workload.code().size(),
+      std::string(ActionName(run->workload.action())),
+      SourceBytes(run->workload), run->workload.files_size(),
+      run->workload.packages_size(),
       absl::ToInt64Milliseconds(run->timeout), run->memory_mib, run->vcpus);
   relay.Accepted();
   Ending ending;

@@ -35,8 +35,11 @@ class FakeArtifacts : public ArtifactCache {
   enum class Mode { kCached, kFail, kBlockUntilCancelled };
   explicit FakeArtifacts(Mode mode = Mode::kCached) : mode_(mode) {}
 
+  absl::Status CheckPackages(const std::vector<std::string>&) override {
+    return absl::OkStatus();
+  }
   absl::StatusOr<GuestArtifacts> Ensure(
-      v1::Language language, const ProgressCallback& progress,
+      const Runtime& runtime, const ProgressCallback& progress,
       const CancelToken& cancel) override {
     v1::Progress step;
     step.set_artifact("kernel");

@@ -1,5 +1,6 @@
 #include "vmm/service/cache_prune.h"
 
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <set>
@@ -25,6 +26,16 @@ absl::StatusOr<CachePruneReport> PruneCache(const ArtifactCache& artifacts,
     } else {
       report.undetermined.push_back(kind);
     }
+  }
+  // Image variants have no current key to compare with (their package
+  // lists are the workloads'): each present one counts as current for the
+  // snapshots made from it, and leaves only by the LRU cap.
+  std::error_code listed;
+  for (auto it = std::filesystem::directory_iterator(store->dir(), listed);
+       !listed && it != std::filesystem::directory_iterator();
+       it.increment(listed)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(kVariantEntryPrefix, 0) == 0) current_entries.insert(name);
   }
   // Snapshots are judged by what they were made from; with an artifact
   // undetermined, none can be.

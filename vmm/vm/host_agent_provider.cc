@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/sync/poll.h"
 #include "common/process/subprocess.h"
@@ -134,8 +135,13 @@ std::vector<pid_t> HostAgentProvider::agent_pids() const {
 }
 
 absl::StatusOr<GuestArtifacts> NoGuestArtifacts::Ensure(
-    v1::Language language, const ProgressCallback& progress,
+    const Runtime& runtime, const ProgressCallback& progress,
     const CancelToken& cancel) {
+  if (!runtime.packages.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "this VMM runs host agents, which cannot add Debian packages (",
+        absl::StrJoin(runtime.packages, ", "), "); run it with VMs"));
+  }
   if (progress) {
     v1::Progress step;
     step.set_artifact("host-agent");

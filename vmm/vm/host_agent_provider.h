@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "vmm/artifacts/artifact_cache.h"
+#include "vmm/artifacts/debian_archive.h"
 #include "vmm/vm/vm_provider.h"
 
 namespace cloudlet::vmm {
@@ -62,9 +63,16 @@ class NoGuestArtifacts : public ArtifactCache {
   explicit NoGuestArtifacts(std::string runtime_key)
       : runtime_key_(std::move(runtime_key)) {}
 
-  absl::StatusOr<GuestArtifacts> Ensure(v1::Language language,
+  // FailedPrecondition for a runtime with packages: a host agent runs in
+  // the host's own system, which this VMM does not change.
+  absl::StatusOr<GuestArtifacts> Ensure(const Runtime& runtime,
                                         const ProgressCallback& progress,
                                         const CancelToken& cancel) override;
+  // As a VM's: the packages must be in the Debian archive.
+  absl::Status CheckPackages(
+      const std::vector<std::string>& packages) override {
+    return archive_.CheckExist(packages);
+  }
   // FailedPrecondition: there are none to build.
   absl::StatusOr<std::filesystem::path> EnsureArtifact(
       absl::string_view name, const ProgressCallback& progress,
@@ -78,6 +86,7 @@ class NoGuestArtifacts : public ArtifactCache {
 
  private:
   const std::string runtime_key_;
+  DebianArchive archive_;
   const std::shared_ptr<CacheStore> none_;
 };
 
