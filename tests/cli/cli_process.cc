@@ -22,6 +22,7 @@ CliOutcome RunCloudlet(const std::string& binary, const CliInvocation& call) {
   }
   env.insert(env.end(), call.env.begin(), call.env.end());
   options.env = env;
+  options.cwd = call.cwd;
   options.stdout_mode = StdioMode::kPipe;
   options.stderr_mode = StdioMode::kPipe;
   CliOutcome outcome;

@@ -1,6 +1,7 @@
 #ifndef CLOUDLET_TESTS_CLI_CLI_PROCESS_H_
 #define CLOUDLET_TESTS_CLI_CLI_PROCESS_H_
 
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <utility>
@@ -29,6 +30,8 @@ struct CliInvocation {
   // CLOUDLET_* variable.
   std::vector<std::string> env;
   absl::Duration timeout = absl::Seconds(60);
+  // The CLI's working directory; empty: this process's.
+  std::filesystem::path cwd;
   // Called with the stdout seen so far whenever more arrives; may act on the
   // running CLI (e.g. send it SIGINT).
   std::function<void(const std::string& out, ChildProcess& cli)> on_stdout;

@@ -18,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/api/http_client.h"
+#include "tests/cli/cli_chain_test.h"
 #include "tests/cli/cli_process.h"
 #include "tests/e2e/chain.h"
 #include "tests/support/no_vm_left.h"
@@ -31,57 +32,6 @@ using ::testing::HasSubstr;
 int Lines(const std::string& text) {
   return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
 }
-
-class CliRunTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    absl::StatusOr<TempDir> dir = TempDir::Create("cloudlet-cli-test-");
-    ASSERT_TRUE(dir.ok());
-    dir_ = std::make_unique<TempDir>(*std::move(dir));
-  }
-
-  void Start(std::vector<std::string> vmm_flags = {},
-             std::vector<std::string> api_flags = {}) {
-    Chain::Options options;
-    options.vmm_flags = std::move(vmm_flags);
-    options.vmm_flags.push_back("--vm_provider=host_agent");
-    options.api_flags = std::move(api_flags);
-    absl::StatusOr<std::unique_ptr<Chain>> chain = Chain::Start(options);
-    ASSERT_TRUE(chain.ok()) << chain.status();
-    chain_ = *std::move(chain);
-  }
-
-  // Writes `source` as `file` and a config running it; returns the config.
-  std::string Config(const std::string& language, const std::string& file,
-                     const std::string& source,
-                     const std::string& extra_toml = "") {
-    std::ofstream(dir_->path() / file) << source;
-    fs::path config = dir_->path() / "work.toml";
-    std::ofstream(config) << "workload-name = \"cli-test\"\n"
-                          << "language = \"" << language << "\"\n[build]\n"
-                          << "source-code-path = \"" << file << "\"\n"
-                          << extra_toml;
-    return config.string();
-  }
-
-  std::string ShellConfig(const std::string& script,
-                          const std::string& extra_toml = "") {
-    return Config("shell", "main.sh", script, extra_toml);
-  }
-
-  // `cloudlet ARGS` aimed at the chain; never starts daemons of its own.
-  CliOutcome Cloudlet(std::vector<std::string> args,
-                      absl::Duration timeout = absl::Seconds(60)) {
-    CliInvocation call;
-    call.args = std::move(args);
-    call.env = CliEnvFor(*chain_);
-    call.timeout = timeout;
-    return RunCloudlet(CLOUDLET_CLI_BINARY, call);
-  }
-
-  std::unique_ptr<TempDir> dir_;
-  std::unique_ptr<Chain> chain_;
-};
 
 TEST_F(CliRunTest, OutputArrivesByteForByteOnItsStreamAndTheExitCodeIsTheWorkloads) {
   Start();

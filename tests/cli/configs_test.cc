@@ -12,20 +12,32 @@ namespace {
 namespace fs = std::filesystem;
 
 TEST(Configs, EveryExampleLoadsInItsFoldersLanguage) {
-  int examples = 0;
-  for (const auto& entry : fs::recursive_directory_iterator(
+  int files = 0;
+  int projects = 0;
+  // configs/<language>/<example>.toml; the projects' own files (a
+  // Cargo.toml among them) sit one level deeper.
+  for (const auto& language : fs::directory_iterator(
            fs::path(CLOUDLET_SOURCE_DIR) / "configs")) {
-    if (entry.path().extension() != ".toml") continue;
-    ++examples;
-    absl::StatusOr<cli::WorkloadConfig> config =
-        cli::LoadWorkloadConfig(entry.path());
-    ASSERT_TRUE(config.ok()) << config.status();
-    std::string folder = entry.path().parent_path().filename().string();
-    EXPECT_EQ(LanguageName(config->request.workload().language()), folder)
-        << entry.path();
-    EXPECT_FALSE(config->request.workload().code().empty());
+    for (const auto& entry : fs::directory_iterator(language.path())) {
+      if (entry.path().extension() != ".toml") continue;
+      absl::StatusOr<cli::WorkloadConfig> config =
+          cli::LoadWorkloadConfig(entry.path());
+      ASSERT_TRUE(config.ok()) << config.status();
+      EXPECT_TRUE(config->warnings.empty()) << entry.path();
+      const v1::Workload& workload = config->request.workload();
+      EXPECT_EQ(LanguageName(workload.language()),
+                language.path().filename().string())
+          << entry.path();
+      if (workload.files().empty()) {
+        EXPECT_FALSE(workload.code().empty()) << entry.path();
+        ++files;
+      } else {
+        ++projects;
+      }
+    }
   }
-  EXPECT_EQ(examples, 6);  // one per language
+  EXPECT_EQ(files, 6);     // one file per language
+  EXPECT_EQ(projects, 4);  // rust, python, c and node projects
 }
 
 TEST(Configs, RustExampleIsCloudletsConfigVerbatim) {

@@ -1,6 +1,7 @@
 #include "vmm/run/run_request.h"
 
 #include "absl/strings/str_cat.h"
+#include "agent/plan/languages.h"
 #include "common/workload_names.h"
 #include "common/workload_source.h"
 #include "vmm/run/proto_time.h"
@@ -41,6 +42,12 @@ absl::StatusOr<ResolvedRun> ResolveRunRequest(const v1::RunRequest& request,
   }
   if (absl::Status s = ValidateDebianPackages(workload.packages()); !s.ok()) {
     return s;
+  }
+  // What the agent would refuse (a project without its entry point, a
+  // Cargo.toml without a package name) is refused here, before a VM.
+  if (absl::StatusOr<agent::LanguagePlan> plan = agent::PlanWorkload(workload);
+      !plan.ok()) {
+    return plan.status();
   }
   if (workload.stdin().size() > limits.max_stdin_bytes) {
     return absl::InvalidArgumentError(absl::StrCat(
