@@ -106,7 +106,8 @@ class TreeReader {
     if (error) return Error(prefix.empty() ? "." : prefix, error.message());
     for (const fs::directory_entry& entry : entries) {
       const std::string name = entry.path().filename().string();
-      const std::string relative = prefix.empty() ? name : prefix + "/" + name;
+      const std::string relative =
+          prefix.empty() ? name : absl::StrCat(prefix, "/", name);
       if (absl::Status s = Visit(entry.path(), relative, depth); !s.ok()) {
         return s;
       }

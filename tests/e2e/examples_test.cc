@@ -85,7 +85,26 @@ INSTANTIATE_TEST_SUITE_P(
                 "🚀 Loop 1\nFibonacci number at position 10 is: 55\n"
                 "🚀 Loop 2\nFibonacci number at position 20 is: 6765\n"
                 "🚀 Loop 3\nFibonacci number at position 30 is: 832040\n",
-                "", absl::Minutes(5)}),
+                "", absl::Minutes(5)},
+        // Projects (folders). The first run of those with [build] packages
+        // also builds their image variant (1-3 min), once per cache.
+        Example{"c_project", "c/sieve.toml",
+                "4 primes below 10\n25 primes below 100\n"
+                "168 primes below 1000\n1229 primes below 10000\n",
+                "", absl::Minutes(4)},
+        Example{"node_project", "node/greeter.toml",
+                "hello, Ada, from a node project\n"
+                "hello, Grace, from a node project\n"
+                "hello, Linus, from a node project\n"
+                "hello, Barbara, from a node project\n",
+                "", absl::Minutes(3)},
+        Example{"python_project_numpy", "python/stats.toml",
+                "small: mean 2.00, std 0.82\nsquares: mean 7.50, std 5.68\n"
+                "ramp: mean 2.00, std 1.41\nflat: mean 7.00, std 0.00\n",
+                "", absl::Minutes(10)},
+        Example{"rust_project_serde_json", "rust/inventory.toml",
+                "apples: 3\npears: 5\nplums: 8\n{\"total\":16}\n", "",
+                absl::Minutes(14)}),
     [](const ::testing::TestParamInfo<Example>& param_info) {
       return param_info.param.name;
     });
