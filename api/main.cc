@@ -10,6 +10,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "api/http/bearer_auth.h"
 #include "api/http/server.h"
 #include "common/flags.h"
 #include "common/logging.h"
@@ -19,8 +20,12 @@
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:3000",
           "HOST:PORT to serve HTTP on (PORT 0 picks a free port)");
-ABSL_FLAG(std::string, vmm, "127.0.0.1:50051",
-          "HOST:PORT of cloudlet-vmm's gRPC service");
+ABSL_FLAG(std::string, vmm_target, "127.0.0.1:50051",
+          "the gRPC target of the VMM(s): HOST:PORT, ipv4:HOST:PORT,HOST:PORT "
+          "or dns:///NAME:PORT; runs go round robin over the healthy ones");
+ABSL_FLAG(std::string, auth_token_file, "",
+          "a file holding the bearer token every route but /healthz then "
+          "needs; required to --listen on anything but loopback");
 // Defaults: ApiServerOptions (api/server.h), so that each is written once.
 ABSL_FLAG(uint64_t, max_body_bytes,
           cloudlet::api::ApiServerOptions().max_body_bytes,
@@ -64,7 +69,7 @@ int main(int argc, char** argv) {
   cloudlet::DisableDebugOnlyMutexChecks();  // before any mutex is used
   cloudlet::BlockTerminationSignals();
   absl::SetProgramUsageMessage(
-      "cloudlet-api [--listen=127.0.0.1:3000] [--vmm=127.0.0.1:50051]\n"
+      "cloudlet-api [--listen=127.0.0.1:3000] [--vmm_target=127.0.0.1:50051]\n"
       "Serves POST /run (Server-Sent Events), /functions (deploy, list,\n"
       "show, delete, invoke), POST /shutdown, GET /healthz, GET /metrics\n"
       "(Prometheus).");
@@ -90,8 +95,22 @@ int main(int argc, char** argv) {
               << absl::GetFlag(FLAGS_listen) << "\"\n";
     return 2;
   }
-  options.vmm.target = absl::GetFlag(FLAGS_vmm);
+  options.vmm.target = absl::GetFlag(FLAGS_vmm_target);
   options.vmm.connect_timeout = absl::GetFlag(FLAGS_vmm_connect_timeout);
+  if (const std::string file = absl::GetFlag(FLAGS_auth_token_file);
+      !file.empty()) {
+    absl::StatusOr<std::string> token = cloudlet::api::ReadAuthToken(file);
+    if (!token.ok()) {
+      std::cerr << "cloudlet-api: " << token.status().message() << "\n";
+      return 2;
+    }
+    options.auth_token = *std::move(token);
+  } else if (!cloudlet::api::IsLoopbackHost(options.host)) {
+    std::cerr << "cloudlet-api: --listen=" << absl::GetFlag(FLAGS_listen)
+              << " is reachable from other hosts: give --auth_token_file so "
+                 "that only holders of the token can run code here\n";
+    return 2;
+  }
   options.max_body_bytes = absl::GetFlag(FLAGS_max_body_bytes);
   options.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
   std::filesystem::path state_dir = absl::GetFlag(FLAGS_state_dir);

@@ -9,8 +9,39 @@
 namespace cloudlet::api {
 namespace {
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target) {
+// The runs' channel: calls go round robin over every address the target
+// resolves to (`ipv4:a:1,b:2`, `dns:///vmms.svc:50052`, or one address),
+// only to VMMs whose grpc.health.v1 status is SERVING (a VMM is
+// NOT_SERVING while its slots and queue are full or it shuts down), and a
+// Run refused as busy or unreachable is tried again on the next VMM. gRPC
+// retries a call only until it is committed, which for the Run stream is
+// its first event (Accepted): an accepted run is never run twice.
+constexpr char kRunsServiceConfig[] = R"json({
+  "loadBalancingConfig": [{"round_robin": {}}],
+  "healthCheckConfig": {"serviceName": "cloudlet.v1.VmmService"},
+  "methodConfig": [{
+    "name": [{"service": "cloudlet.v1.VmmService", "method": "Run"}],
+    "retryPolicy": {
+      "maxAttempts": 4,
+      "initialBackoff": "0.05s",
+      "maxBackoff": "0.5s",
+      "backoffMultiplier": 2,
+      "retryableStatusCodes": ["UNAVAILABLE", "RESOURCE_EXHAUSTED"]
+    }
+  }]
+})json";
+// The control channel (Health, Shutdown): round robin over the same VMMs,
+// busy ones included, so that a full VMM still reports itself.
+constexpr char kControlServiceConfig[] =
+    R"json({"loadBalancingConfig": [{"round_robin": {}}]})json";
+
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target,
+                                           const char* service_config) {
   grpc::ChannelArguments args;
+  args.SetServiceConfigJSON(service_config);
+  // A request is kept for retries up to this size; a bigger one is sent
+  // once (the default, 256 KiB, is below what a project may send).
+  args.SetInt(GRPC_ARG_PER_RPC_RETRY_BUFFER_SIZE, 64 << 20);
   // Reconnect quickly when the VMM (re)starts after the API: the default
   // backoff (1 s growing to 120 s) would keep answering 503 long after it
   // is back.
@@ -68,15 +99,14 @@ void RunStream::ReadAll(
 
 VmmClient::VmmClient(VmmClientOptions options)
     : options_(std::move(options)),
-      channel_(MakeChannel(options_.target)),
-      stub_(v1::VmmService::NewStub(channel_)) {}
+      runs_channel_(MakeChannel(options_.target, kRunsServiceConfig)),
+      runs_stub_(v1::VmmService::NewStub(runs_channel_)),
+      control_channel_(MakeChannel(options_.target, kControlServiceConfig)),
+      control_stub_(v1::VmmService::NewStub(control_channel_)) {}
 
-absl::Status VmmClient::WaitUntilReachable() {
-  return WaitUntilReachable(options_.connect_timeout);
-}
-
-absl::Status VmmClient::WaitUntilReachable(absl::Duration timeout) {
-  if (channel_->WaitForConnected(absl::ToChronoTime(absl::Now() + timeout))) {
+absl::Status VmmClient::WaitUntilReachable(grpc::Channel& channel,
+                                           absl::Duration timeout) {
+  if (channel.WaitForConnected(absl::ToChronoTime(absl::Now() + timeout))) {
     return absl::OkStatus();
   }
   return absl::UnavailableError(absl::StrCat(
@@ -85,14 +115,21 @@ absl::Status VmmClient::WaitUntilReachable(absl::Duration timeout) {
 }
 
 absl::StatusOr<v1::VmmHealthResponse> VmmClient::Health() {
-  if (absl::Status s = WaitUntilReachable(); !s.ok()) return s;
+  if (absl::Status s =
+          WaitUntilReachable(*control_channel_, options_.connect_timeout);
+      !s.ok()) {
+    return s;
+  }
   return HealthCall(absl::Now() + options_.call_timeout);
 }
 
 absl::StatusOr<v1::VmmHealthResponse> VmmClient::Health(
     absl::Duration timeout) {
   absl::Time deadline = absl::Now() + timeout;
-  if (absl::Status s = WaitUntilReachable(timeout); !s.ok()) return s;
+  if (absl::Status s = WaitUntilReachable(*control_channel_, timeout);
+      !s.ok()) {
+    return s;
+  }
   return HealthCall(deadline);
 }
 
@@ -102,35 +139,60 @@ absl::StatusOr<v1::VmmHealthResponse> VmmClient::HealthCall(
   context.set_deadline(absl::ToChronoTime(deadline));
   v1::VmmHealthResponse response;
   grpc::Status status =
-      stub_->Health(&context, v1::VmmHealthRequest(), &response);
+      control_stub_->Health(&context, v1::VmmHealthRequest(), &response);
   if (!status.ok()) return FromGrpcStatus(status);
   return response;
 }
 
 absl::StatusOr<v1::ShutdownResponse> VmmClient::Shutdown(
     const v1::ShutdownRequest& request) {
-  if (absl::Status s = WaitUntilReachable(); !s.ok()) return s;
+  if (absl::Status s =
+          WaitUntilReachable(*control_channel_, options_.connect_timeout);
+      !s.ok()) {
+    return s;
+  }
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));
   v1::ShutdownResponse response;
-  grpc::Status status = stub_->Shutdown(&context, request, &response);
+  grpc::Status status =
+      control_stub_->Shutdown(&context, request, &response);
   if (!status.ok()) return FromGrpcStatus(status);
   return response;
 }
 
 absl::StatusOr<std::unique_ptr<RunStream>> VmmClient::StartRun(
     const v1::RunRequest& request) {
-  if (absl::Status s = WaitUntilReachable(); !s.ok()) return s;
+  if (absl::Status s =
+          WaitUntilReachable(*runs_channel_, options_.connect_timeout);
+      !s.ok()) {
+    return WhyNoVmmServes(s);
+  }
   std::unique_ptr<RunStream> stream(new RunStream());
   stream->context_.set_deadline(
       absl::ToChronoTime(absl::Now() + options_.run_deadline));
   std::unique_ptr<grpc::ClientReader<v1::RunEvent>> reader =
-      stub_->Run(&stream->context_, request);
+      runs_stub_->Run(&stream->context_, request);
   stream->reader_ = std::thread(
       [s = stream.get(), r = std::move(reader)]() mutable {
         s->ReadAll(std::move(r));
       });
   return stream;
+}
+
+absl::Status VmmClient::WhyNoVmmServes(absl::Status unreachable) {
+  // The runs' channel already waited connect_timeout: a VMM that is up
+  // connects on the control channel at once, one that is down never does.
+  absl::StatusOr<v1::VmmHealthResponse> health =
+      Health(absl::Milliseconds(300));
+  if (!health.ok()) return unreachable;  // none answers at all
+  if (health->shutting_down()) {
+    return absl::UnavailableError(
+        "the VMM is shutting down and takes no new runs");
+  }
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "every VMM is busy (one reports ", health->running_runs(), " of ",
+      health->max_vms(), " VM slots in use and ", health->queued_runs(),
+      " of ", health->max_queue(), " queue places taken); try again later"));
 }
 
 }  // namespace cloudlet::api

@@ -92,15 +92,22 @@ class VmmClient {
       const v1::RunRequest& request);
 
  private:
-  // Unavailable when the VMM is not reachable within `timeout`
-  // (connect_timeout when not given).
-  absl::Status WaitUntilReachable();
-  absl::Status WaitUntilReachable(absl::Duration timeout);
+  // Unavailable when `channel` has no VMM to call within `timeout`.
+  absl::Status WaitUntilReachable(grpc::Channel& channel,
+                                  absl::Duration timeout);
+  // Why the runs' channel has no VMM: ResourceExhausted when VMMs answer
+  // but none serves (all busy), Unavailable when shutting down, else
+  // `unreachable`.
+  absl::Status WhyNoVmmServes(absl::Status unreachable);
   absl::StatusOr<v1::VmmHealthResponse> HealthCall(absl::Time deadline);
 
   VmmClientOptions options_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::VmmService::Stub> stub_;
+  // Runs: health-checked round robin with retries before acceptance.
+  std::shared_ptr<grpc::Channel> runs_channel_;
+  std::unique_ptr<v1::VmmService::Stub> runs_stub_;
+  // Health and Shutdown: every VMM, busy or not.
+  std::shared_ptr<grpc::Channel> control_channel_;
+  std::unique_ptr<v1::VmmService::Stub> control_stub_;
 };
 
 }  // namespace cloudlet::api

@@ -94,7 +94,7 @@ chain_start() {
   fi
   local vmm_port
   vmm_port="$(cat "${dir}/vmm.port")"
-  "${API}" --listen=127.0.0.1:0 --vmm="127.0.0.1:${vmm_port}" \
+  "${API}" --listen=127.0.0.1:0 --vmm_target="127.0.0.1:${vmm_port}" \
     --state_dir="${dir}/state" >"${API_LOG}" 2>&1 &
   API_PID=$!
   CHAIN_PIDS+=("${API_PID}")

@@ -92,7 +92,7 @@ int StreamCommand(const CliContext& context, Renderer& renderer,
     renderer.PrintError(url.status().message());
     return kExitUsage;
   }
-  ApiClient api(url->text, context.interrupt_fd);
+  ApiClient api(url->text, context.interrupt_fd, context.env_token);
   auto on_event = [&renderer, &intercept](const SseEvent& event) {
     if (intercept && intercept(event)) return;
     renderer.OnSseEvent(event);
@@ -188,7 +188,7 @@ int ShutdownCommand(const CliContext& context) {
     renderer.PrintError(url.status().message());
     return kExitUsage;
   }
-  ApiClient api(url->text, context.interrupt_fd);
+  ApiClient api(url->text, context.interrupt_fd, context.env_token);
   absl::StatusOr<HttpReply> reply =
       api.Post("/shutdown", "", absl::Seconds(15));
   bool api_answered = reply.ok();

@@ -22,6 +22,7 @@ namespace cloudlet::cli {
 struct CliContext {
   CliOptions options;
   std::string env_api_url;  // $CLOUDLET_API_URL
+  std::string env_token;    // $CLOUDLET_TOKEN: sent as a bearer token
   DaemonEnvironment daemons;
   int stdout_fd = 1;
   int stderr_fd = 2;

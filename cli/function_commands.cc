@@ -71,7 +71,7 @@ absl::StatusOr<HttpReply> Call(const CliContext& context, Renderer& renderer,
     *exit_code = kExitUsage;
     return url.status();
   }
-  ApiClient api(url->text, context.interrupt_fd);
+  ApiClient api(url->text, context.interrupt_fd, context.env_token);
   absl::StatusOr<HttpReply> reply = method == "DELETE"
                                         ? api.Delete(path, kRequestTimeout)
                                         : api.Get(path, kRequestTimeout);

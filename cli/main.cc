@@ -82,6 +82,8 @@ int main(int argc, char** argv) {
   context.options = *options;
   const char* api_url = std::getenv("CLOUDLET_API_URL");
   context.env_api_url = api_url != nullptr ? api_url : "";
+  const char* token = std::getenv("CLOUDLET_TOKEN");
+  context.env_token = token != nullptr ? token : "";
   context.daemons = cloudlet::cli::DaemonEnvironment::FromProcess();
   context.stderr_is_tty = ::isatty(STDERR_FILENO) == 1;
   context.interrupt_fd = (*interrupt)->fd();

@@ -117,6 +117,13 @@ bool Pump(StreamState& state, httplib::DataSink& sink) {
         status = absl::InternalError("the VMM ended the run without a result");
       }
       if (!state.saw_result) state.outcome_without_result = kOutcomeStreamError;
+      if (!state.saw_result && absl::IsUnavailable(status)) {
+        // The VMM that accepted the run went away (killed, its host gone):
+        // its VMs died with it, and no other VMM can take the run over.
+        status = absl::UnavailableError(absl::StrCat(
+            "VMM lost: the VMM running this run went away (", status.message(),
+            "); its VM died with it"));
+      }
       if (!status.ok()) {
         spdlog::warn("event=stream_failed run={} error=\"{}\"", state.run_id,
                      status.ToString());

@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "api/functions/sqlite_registry.h"
+#include "api/http/bearer_auth.h"
 #include "api/http/http_errors.h"
 #include "api/http/json_body.h"
 #include "spdlog/spdlog.h"
@@ -121,6 +122,18 @@ void ApiServer::RegisterRoutes() {
   // is read: /shutdown as if the body were empty, anything else 400.
   server_.set_pre_routing_handler([this](const httplib::Request& request,
                                          httplib::Response& response) {
+    // /healthz stays open: probes and load balancers carry no token.
+    if (!options_.auth_token.empty() && request.path != "/healthz") {
+      absl::Status allowed = CheckBearer(
+          request.get_header_value("Authorization"), options_.auth_token);
+      if (!allowed.ok()) {
+        spdlog::info("event=unauthenticated path={} client={}", request.path,
+                     request.remote_addr);
+        SetErrorResponse(allowed, response);
+        response.set_header("WWW-Authenticate", "Bearer");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+    }
     if (request.method != "POST" || request.has_header("Content-Length") ||
         request.has_header("Transfer-Encoding")) {
       return httplib::Server::HandlerResponse::Unhandled;

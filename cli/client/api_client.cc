@@ -145,11 +145,19 @@ std::unique_ptr<CURL, EasyDeleter> NewEasy(const std::string& url) {
   return easy;
 }
 
+// Appends "Authorization: Bearer <token>" when there is a token.
+curl_slist* WithBearer(curl_slist* headers, const std::string& token) {
+  if (token.empty()) return headers;
+  return curl_slist_append(headers,
+                           absl::StrCat("Authorization: Bearer ", token).c_str());
+}
+
 // `method` is GET, POST (with `body` as JSON) or DELETE.
 absl::StatusOr<HttpReply> Request(const std::string& url,
                                   absl::string_view method,
                                   absl::string_view body,
-                                  absl::Duration timeout, int interrupt_fd) {
+                                  absl::Duration timeout, int interrupt_fd,
+                                  const std::string& bearer_token) {
   const bool post = method == "POST";
   std::unique_ptr<CURL, EasyDeleter> easy = NewEasy(url);
   if (easy == nullptr) return absl::InternalError("curl_easy_init failed");
@@ -159,15 +167,19 @@ absl::StatusOr<HttpReply> Request(const std::string& url,
   curl_easy_setopt(easy.get(), CURLOPT_WRITEDATA, &receiver);
   curl_easy_setopt(easy.get(), CURLOPT_TIMEOUT_MS,
                    static_cast<long>(absl::ToInt64Milliseconds(timeout)));
-  std::unique_ptr<curl_slist, SlistDeleter> headers;
+  std::unique_ptr<curl_slist, SlistDeleter> headers(
+      WithBearer(nullptr, bearer_token));
   if (post) {
-    headers.reset(curl_slist_append(nullptr, "Content-Type: application/json"));
-    curl_easy_setopt(easy.get(), CURLOPT_HTTPHEADER, headers.get());
+    headers.reset(curl_slist_append(headers.release(),
+                                    "Content-Type: application/json"));
     curl_easy_setopt(easy.get(), CURLOPT_POSTFIELDS, body.data());
     curl_easy_setopt(easy.get(), CURLOPT_POSTFIELDSIZE_LARGE,
                      static_cast<curl_off_t>(body.size()));
   } else if (method == "DELETE") {
     curl_easy_setopt(easy.get(), CURLOPT_CUSTOMREQUEST, "DELETE");
+  }
+  if (headers != nullptr) {
+    curl_easy_setopt(easy.get(), CURLOPT_HTTPHEADER, headers.get());
   }
   absl::Status status = Perform(easy.get(), interrupt_fd, url, nullptr);
   if (!status.ok()) return status;
@@ -204,8 +216,11 @@ absl::StatusCode CodeFromHttp(long status) {
 
 }  // namespace
 
-ApiClient::ApiClient(std::string base_url, int interrupt_fd)
-    : base_url_(std::move(base_url)), interrupt_fd_(interrupt_fd) {}
+ApiClient::ApiClient(std::string base_url, int interrupt_fd,
+                     std::string bearer_token)
+    : base_url_(std::move(base_url)),
+      bearer_token_(std::move(bearer_token)),
+      interrupt_fd_(interrupt_fd) {}
 
 bool ApiClient::Interrupted() const {
   if (interrupt_fd_ < 0) return false;
@@ -216,20 +231,20 @@ bool ApiClient::Interrupted() const {
 absl::StatusOr<HttpReply> ApiClient::Get(absl::string_view path,
                                          absl::Duration timeout) {
   return Request(absl::StrCat(base_url_, path), "GET", "", timeout,
-                 interrupt_fd_);
+                 interrupt_fd_, bearer_token_);
 }
 
 absl::StatusOr<HttpReply> ApiClient::Post(absl::string_view path,
                                           absl::string_view json_body,
                                           absl::Duration timeout) {
   return Request(absl::StrCat(base_url_, path), "POST", json_body, timeout,
-                 interrupt_fd_);
+                 interrupt_fd_, bearer_token_);
 }
 
 absl::StatusOr<HttpReply> ApiClient::Delete(absl::string_view path,
                                             absl::Duration timeout) {
   return Request(absl::StrCat(base_url_, path), "DELETE", "", timeout,
-                 interrupt_fd_);
+                 interrupt_fd_, bearer_token_);
 }
 
 absl::Status ApiClient::StreamRun(
@@ -252,8 +267,8 @@ absl::Status ApiClient::StreamPost(
   receiver.parser = &parser;
   curl_easy_setopt(easy.get(), CURLOPT_WRITEFUNCTION, &OnData);
   curl_easy_setopt(easy.get(), CURLOPT_WRITEDATA, &receiver);
-  std::unique_ptr<curl_slist, SlistDeleter> headers(
-      curl_slist_append(nullptr, "Content-Type: application/json"));
+  std::unique_ptr<curl_slist, SlistDeleter> headers(curl_slist_append(
+      WithBearer(nullptr, bearer_token_), "Content-Type: application/json"));
   headers.reset(curl_slist_append(headers.release(),
                                   "Accept: text/event-stream"));
   // No "Expect: 100-continue" round trip for large bodies.

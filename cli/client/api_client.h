@@ -24,8 +24,10 @@ struct HttpReply {
 class ApiClient {
  public:
   // `base_url` is the API's root, e.g. "http://127.0.0.1:3000".
-  // `interrupt_fd` may be -1 (no interruption).
-  ApiClient(std::string base_url, int interrupt_fd);
+  // `interrupt_fd` may be -1 (no interruption). A non-empty `bearer_token`
+  // goes with every request as "Authorization: Bearer <token>".
+  ApiClient(std::string base_url, int interrupt_fd,
+            std::string bearer_token = "");
 
   const std::string& base_url() const { return base_url_; }
 
@@ -57,6 +59,7 @@ class ApiClient {
 
  private:
   std::string base_url_;
+  std::string bearer_token_;
   int interrupt_fd_;
 };
 

@@ -230,7 +230,7 @@ absl::Status StartDaemons(
         {"api", setup.api_binary,
          {setup.api_binary.string(),
           absl::StrCat("--listen=", setup.api_listen),
-          absl::StrCat("--vmm=", setup.vmm_address)}},
+          absl::StrCat("--vmm_target=", setup.vmm_address)}},
     };
     for (const Daemon& daemon : daemons) {
       absl::StatusOr<pid_t> pid =

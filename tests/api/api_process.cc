@@ -34,7 +34,7 @@ absl::StatusOr<std::unique_ptr<ApiProcess>> ApiProcess::Start(
     if (!port.ok()) return port.status();
     SpawnOptions options;
     options.argv = {binary, absl::StrCat("--listen=127.0.0.1:", *port),
-                    absl::StrCat("--vmm=", vmm_address)};
+                    absl::StrCat("--vmm_target=", vmm_address)};
     options.argv.insert(options.argv.end(), flags.begin(), flags.end());
     options.stdout_mode = StdioMode::kInherit;
     options.stderr_mode = StdioMode::kInherit;

@@ -16,7 +16,7 @@ namespace cloudlet::testing {
 // goes to the test's stderr. Destroying it kills it.
 class ApiProcess {
  public:
-  // Starts `binary` with --listen on a free port and --vmm=`vmm_address`
+  // Starts `binary` with --listen on a free port and --vmm_target=`vmm_address`
   // plus `extra_flags`, and waits (polling, 10 s at most) until it answers
   // HTTP. Retries with another port if the first one was taken meanwhile.
   // Unless `extra_flags` has a --state_dir, the API keeps its function

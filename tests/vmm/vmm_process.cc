@@ -66,6 +66,7 @@ VmmProcess::VmmProcess(ChildProcess process, std::optional<TempDir> owned_dir,
     : process_(std::move(process)),
       owned_dir_(std::move(owned_dir)),
       runtime_dir_(std::move(runtime_dir)),
+      port_(port),
       channel_(grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
                                    grpc::InsecureChannelCredentials())),
       stub_(v1::VmmService::NewStub(channel_)) {}

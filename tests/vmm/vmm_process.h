@@ -34,6 +34,7 @@ class VmmProcess {
 
   v1::VmmService::Stub& stub() { return *stub_; }
   pid_t pid() const { return process_.pid(); }
+  int port() const { return port_; }
   const std::filesystem::path& runtime_dir() const { return runtime_dir_; }
 
   absl::Status Signal(int signal) { return process_.SignalGroup(signal); }
@@ -51,6 +52,7 @@ class VmmProcess {
   ChildProcess process_;
   std::optional<TempDir> owned_dir_;
   std::filesystem::path runtime_dir_;
+  int port_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::VmmService::Stub> stub_;
 };

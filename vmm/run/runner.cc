@@ -432,6 +432,7 @@ absl::Status Runner::Run(const v1::RunRequest& request, RunEventSink& sink,
       run->workload.packages_size(),
       absl::ToInt64Milliseconds(run->timeout), run->memory_mib, run->vcpus);
   relay.Accepted();
+  ++runs_accepted_;
   Ending ending;
   {
     Watchdog watchdog(options_.watch_interval, std::move(caller_gone),

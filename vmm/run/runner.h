@@ -81,6 +81,8 @@ class Runner {
   // The VMs of runs in flight, each counted from the start of its boot
   // until it is gone (killed, reaped, its state removed).
   int vms_running() const { return vms_running_.load(); }
+  // Runs accepted since start (each got its Accepted event).
+  uint64_t runs_accepted() const { return runs_accepted_.load(); }
 
  private:
   class Registration;
@@ -95,6 +97,7 @@ class Runner {
   absl::CondVar idle_;
   std::unordered_set<Cancellation*> active_ ABSL_GUARDED_BY(mu_);
   std::atomic<int> vms_running_{0};
+  std::atomic<uint64_t> runs_accepted_{0};
 };
 
 }  // namespace cloudlet::vmm

@@ -11,7 +11,36 @@ SlotLimiter::SlotLimiter(int max_running, int max_queue)
     : max_running_(std::max(1, max_running)),
       max_queue_(std::max(0, max_queue)) {}
 
+void SlotLimiter::SetAdmissionObserver(
+    std::function<void(bool accepting)> observer) {
+  admission_observer_ = std::move(observer);
+}
+
+bool SlotLimiter::AcceptingLocked() const {
+  return !closed_ && (static_cast<int>(holding_.size()) < max_running_ ||
+                      static_cast<int>(waiting_.size()) < max_queue_);
+}
+
+void SlotLimiter::NotifyAdmission() {
+  if (!admission_observer_) return;
+  absl::MutexLock order(&observer_mu_);
+  bool accepting;
+  {
+    absl::MutexLock lock(&mu_);
+    accepting = AcceptingLocked();
+  }
+  if (accepting == reported_accepting_) return;
+  reported_accepting_ = accepting;
+  admission_observer_(accepting);
+}
+
 absl::StatusOr<SlotLimiter::Ticket> SlotLimiter::Admit() {
+  absl::StatusOr<Ticket> ticket = TryAdmit();
+  NotifyAdmission();
+  return ticket;
+}
+
+absl::StatusOr<SlotLimiter::Ticket> SlotLimiter::TryAdmit() {
   absl::MutexLock lock(&mu_);
   if (closed_) {
     return absl::UnavailableError(
@@ -32,9 +61,17 @@ absl::StatusOr<SlotLimiter::Ticket> SlotLimiter::Admit() {
 }
 
 void SlotLimiter::Close() {
+  {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+    changed_.SignalAll();
+  }
+  NotifyAdmission();
+}
+
+bool SlotLimiter::accepting() const {
   absl::MutexLock lock(&mu_);
-  closed_ = true;
-  changed_.SignalAll();
+  return AcceptingLocked();
 }
 
 int SlotLimiter::running() const {
@@ -60,13 +97,16 @@ void SlotLimiter::PromoteLocked() {
 }
 
 void SlotLimiter::ReleaseTicket(uint64_t id) {
-  absl::MutexLock lock(&mu_);
-  if (holding_.erase(id) == 0) {
-    auto it = std::find(waiting_.begin(), waiting_.end(), id);
-    if (it != waiting_.end()) waiting_.erase(it);
+  {
+    absl::MutexLock lock(&mu_);
+    if (holding_.erase(id) == 0) {
+      auto it = std::find(waiting_.begin(), waiting_.end(), id);
+      if (it != waiting_.end()) waiting_.erase(it);
+    }
+    PromoteLocked();
+    changed_.SignalAll();
   }
-  PromoteLocked();
-  changed_.SignalAll();
+  NotifyAdmission();
 }
 
 int SlotLimiter::PositionLocked(uint64_t id) const {

@@ -71,15 +71,29 @@ class SlotLimiter {
   // WaitForSlot return Unavailable. Tickets that hold a slot keep it.
   void Close();
 
+  // Called with false when the limiter stops taking runs (every slot and
+  // queue place taken, or closed) and with true when it takes them again;
+  // outside the limiter's lock, on the thread that changed it. Set it
+  // before the first Admit. The VMM's gRPC health follows it, so that a
+  // balancer sends new runs elsewhere.
+  void SetAdmissionObserver(std::function<void(bool accepting)> observer);
+
+  bool accepting() const;  // whether Admit would succeed now
   int running() const;  // tickets holding a slot
   int queued() const;   // tickets waiting for one
   int max_running() const { return max_running_; }
   int max_queue() const { return max_queue_; }
 
  private:
+  absl::StatusOr<Ticket> TryAdmit();
   // Hands free slots to the front of the queue.
   void PromoteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReleaseTicket(uint64_t id);
+  // Whether Admit would succeed now.
+  bool AcceptingLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Tells the observer when AcceptingLocked changed since it last heard;
+  // called after `lock` (the caller's, on mu_) is released.
+  void NotifyAdmission();
   // 0 when `id` holds a slot, else its 1-based queue position.
   int PositionLocked(uint64_t id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -91,6 +105,10 @@ class SlotLimiter {
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   std::unordered_set<uint64_t> holding_ ABSL_GUARDED_BY(mu_);
   std::deque<uint64_t> waiting_ ABSL_GUARDED_BY(mu_);
+  std::function<void(bool)> admission_observer_;
+  // Serializes the observer's calls, so they arrive in order.
+  absl::Mutex observer_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  bool reported_accepting_ ABSL_GUARDED_BY(observer_mu_) = true;
 };
 
 }  // namespace cloudlet::vmm

@@ -130,5 +130,20 @@ TEST(SlotLimiter, CloseRejectsNewRunsAndWakesWaiters) {
   EXPECT_TRUE(running.holds_slot());
 }
 
+TEST(SlotLimiter, TellsItsObserverWhenItStopsAndStartsTakingRuns) {
+  SlotLimiter limiter(1, 1);
+  std::vector<bool> heard;
+  limiter.SetAdmissionObserver([&](bool accepting) { heard.push_back(accepting); });
+  std::optional<SlotLimiter::Ticket> running(*limiter.Admit());
+  EXPECT_TRUE(heard.empty());  // a queue place is left
+  std::optional<SlotLimiter::Ticket> queued(*limiter.Admit());
+  EXPECT_EQ(heard, std::vector<bool>({false}));
+  EXPECT_FALSE(limiter.accepting());
+  running.reset();  // the queued run takes the slot: a queue place is free
+  EXPECT_EQ(heard, std::vector<bool>({false, true}));
+  limiter.Close();
+  EXPECT_EQ(heard, std::vector<bool>({false, true, false}));
+}
+
 }  // namespace
 }  // namespace cloudlet::vmm

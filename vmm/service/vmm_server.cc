@@ -26,11 +26,20 @@ absl::StatusOr<std::unique_ptr<VmmServer>> VmmServer::Start(
   std::unique_ptr<VmmServer> server(
       new VmmServer(std::move(options), std::move(artifacts),
                     std::move(builds), std::move(vms)));
+  // gRPC's own grpc.health.v1 service (a process-wide switch of the
+  // library, read when a server is built).
+  grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(server->options_.listen,
                            grpc::InsecureServerCredentials(), &server->port_);
   builder.RegisterService(&server->service_);
   server->server_ = builder.BuildAndStart();
+  if (server->server_ != nullptr) {
+    grpc::HealthCheckServiceInterface* health =
+        server->server_->GetHealthCheckService();
+    server->health_.store(health);
+    server->ReportAdmission(server->slots_.accepting());
+  }
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", server->options_.listen,
@@ -64,7 +73,19 @@ VmmServer::VmmServer(VmmServerOptions options,
                        [this](absl::Duration grace) {
                          return RequestShutdown(grace);
                        },
-               }) {}
+               }) {
+  slots_.SetAdmissionObserver(
+      [this](bool accepting) { ReportAdmission(accepting); });
+}
+
+void VmmServer::ReportAdmission(bool accepting) {
+  grpc::HealthCheckServiceInterface* health = health_.load();
+  if (health == nullptr) return;
+  health->SetServingStatus(kVmmHealthServiceName, accepting);
+  health->SetServingStatus(accepting);
+  spdlog::info("event=health serving={} running={} queued={}", accepting,
+               slots_.running(), slots_.queued());
+}
 
 VmmServer::~VmmServer() {
   {
@@ -102,6 +123,7 @@ v1::VmmHealthResponse VmmServer::Health() const {
     state.set_misses(counts.misses);
     state.set_stored(counts.stored);
   }
+  response.set_runs_accepted(runner_.runs_accepted());
   response.set_version(CLOUDLET_VERSION);
   return response;
 }

@@ -1,6 +1,7 @@
 #ifndef CLOUDLET_VMM_SERVICE_VMM_SERVER_H_
 #define CLOUDLET_VMM_SERVICE_VMM_SERVER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -8,6 +9,7 @@
 #include <string>
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -39,6 +41,10 @@ struct VmmServerOptions {
 
 // The VMM: artifact and build caches, VM provider, slot limiter, runner and the gRPC
 // server around them. All methods are thread-safe.
+// The name the VMM's health is reported under in grpc.health.v1 (also
+// under "", the server as a whole).
+inline constexpr char kVmmHealthServiceName[] = "cloudlet.v1.VmmService";
+
 class VmmServer {
  public:
   // Creates the runtime dir, removes stale VM state in it, and starts
@@ -71,6 +77,9 @@ class VmmServer {
             std::unique_ptr<BuildCache> builds,
             std::unique_ptr<VmProvider> vms);
 
+  // Sets the health service's status (a no-op before it serves).
+  void ReportAdmission(bool accepting);
+
   const VmmServerOptions options_;
   const std::unique_ptr<ArtifactCache> artifacts_;
   const std::unique_ptr<BuildCache> builds_;
@@ -79,6 +88,11 @@ class VmmServer {
   Runner runner_;
   VmmService service_;
   std::unique_ptr<grpc::Server> server_;
+  // The server's grpc.health.v1 service, once it serves: SERVING while
+  // the slots take runs (SlotLimiter's admission observer), NOT_SERVING
+  // when they are all taken or the VMM shuts down, so that a balancing
+  // client (the API over many VMMs) sends new runs elsewhere.
+  std::atomic<grpc::HealthCheckServiceInterface*> health_{nullptr};
   int port_ = 0;
 
   mutable absl::Mutex mu_;
