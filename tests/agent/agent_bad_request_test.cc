@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/process/temp_dir.h"
+#include "common/run_limits.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/agent/agent_process.h"
@@ -38,7 +39,7 @@ class BadRequest : public ::testing::Test {
 TEST_F(BadRequest, EmptyCodeIsInvalidArgument) {
   StartAgent();
   ExpectRefused(Request(v1::PYTHON, ""), grpc::StatusCode::INVALID_ARGUMENT,
-                "workload.code is empty");
+                "workload.code: empty");
 }
 
 TEST_F(BadRequest, UnsetLanguageIsInvalidArgumentListingTheLanguages) {
@@ -56,10 +57,11 @@ TEST_F(BadRequest, UnknownLanguageIsInvalidArgument) {
 
 TEST_F(BadRequest, CodeOverTheDefaultCapIsInvalidArgument) {
   StartAgent();
-  ExpectRefused(Request(v1::SHELL, std::string((1 << 20) + 1, '#')),
+  ExpectRefused(Request(v1::SHELL, std::string(kMaxCodeBytes + 1, '#')),
                 grpc::StatusCode::INVALID_ARGUMENT,
-                "workload.code is 1048577 bytes, over the agent's limit of "
-                "1048576 bytes");
+                absl::StrCat("workload.code: ", kMaxCodeBytes + 1,
+                             " bytes, over the limit of ", kMaxCodeBytes,
+                             " bytes"));
 }
 
 TEST_F(BadRequest, CodeOverAConfiguredCapIsInvalidArgument) {
