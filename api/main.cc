@@ -23,6 +23,9 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:3000",
 ABSL_FLAG(std::string, vmm_target, "127.0.0.1:50051",
           "the gRPC target of the VMM(s): HOST:PORT, ipv4:HOST:PORT,HOST:PORT "
           "or dns:///NAME:PORT; runs go round robin over the healthy ones");
+ABSL_FLAG(std::string, database_url, "",
+          "a PostgreSQL URL (postgresql://user@host/db) for the function "
+          "registry, shared by API replicas; default: SQLite in --state_dir");
 ABSL_FLAG(std::string, auth_token_file, "",
           "a file holding the bearer token every route but /healthz then "
           "needs; required to --listen on anything but loopback");
@@ -116,6 +119,7 @@ int main(int argc, char** argv) {
   std::filesystem::path state_dir = absl::GetFlag(FLAGS_state_dir);
   if (state_dir.empty()) state_dir = DefaultStateDir();
   options.registry_file = state_dir / "functions.db";
+  options.database_url = absl::GetFlag(FLAGS_database_url);
 
   absl::StatusOr<std::unique_ptr<cloudlet::api::ApiServer>> server =
       cloudlet::api::ApiServer::Start(options, [] {

@@ -8,6 +8,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "api/functions/postgres_registry.h"
 #include "api/functions/sqlite_registry.h"
 #include "api/http/bearer_auth.h"
 #include "api/http/http_errors.h"
@@ -30,9 +31,21 @@ Value ToValue(const google::protobuf::Message& message) {
   return value;
 }
 
-// The registry in `file`, or one that says why there is none.
+// The registry in the PostgreSQL database at `url`, or in `file`, or one
+// that says why there is none.
 std::unique_ptr<FunctionRegistry> OpenRegistry(
-    const std::filesystem::path& file) {
+    const std::string& url, const std::filesystem::path& file) {
+  if (!url.empty()) {
+    absl::StatusOr<std::unique_ptr<FunctionRegistry>> registry =
+        OpenPostgresRegistry(url);
+    if (!registry.ok()) {
+      spdlog::error("event=registry_unavailable store=postgresql error=\"{}\"",
+                    std::string(registry.status().message()));
+      return UnavailableRegistry(registry.status());
+    }
+    spdlog::info("event=registry_open store=postgresql");
+    return *std::move(registry);
+  }
   if (file.empty()) {
     return UnavailableRegistry(absl::UnavailableError(
         "this API keeps no functions (cloudlet-api --state_dir is empty)"));
@@ -62,7 +75,8 @@ ApiServer::ApiServer(ApiServerOptions options,
       vmm_(options_.vmm),
       metrics_(registry_),
       run_handler_(&vmm_, &streams_, &metrics_, options_.run),
-      function_registry_(OpenRegistry(options_.registry_file)),
+      function_registry_(
+          OpenRegistry(options_.database_url, options_.registry_file)),
       functions_(function_registry_.get(), &run_handler_, &vmm_, &metrics_) {}
 
 absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(

@@ -38,6 +38,9 @@ struct ApiServerOptions {
   // The function registry's SQLite file; when empty, or when it cannot be
   // opened, the function routes answer 503 saying why and /run works on.
   std::filesystem::path registry_file;
+  // When set, the registry is this PostgreSQL database instead (a libpq
+  // URL), shared by every API replica; registry_file is then unused.
+  std::string database_url;
   // When set, every route but /healthz needs "Authorization: Bearer
   // <auth_token>" (401 otherwise; bearer_auth.h).
   std::string auth_token;

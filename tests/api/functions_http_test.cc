@@ -18,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/api/http_client.h"
+#include "tests/support/postgres_server.h"
 #include "tests/e2e/chain.h"
 #include "tests/support/no_vm_left.h"
 
@@ -234,6 +235,33 @@ TEST_F(FunctionsHttpTest, BadInputGetsAClearStatus) {
   ExpectError(Call("POST", "/functions/small/invoke", R"({"bogus": 1})"), 400,
               "bogus");
   EXPECT_EQ(Call("GET", "/functions/small/invoke").status, 405);
+}
+
+TEST_F(FunctionsHttpTest, TwoApisOnOnePostgresDatabaseServeTheSameFunctions) {
+  absl::StatusOr<std::unique_ptr<PostgresServer>> postgres =
+      PostgresServer::Start();
+  ASSERT_TRUE(postgres.ok()) << postgres.status();
+  absl::StatusOr<std::string> database = (*postgres)->NewDatabase();
+  ASSERT_TRUE(database.ok()) << database.status();
+  const std::string flag = absl::StrCat("--database_url=", *database);
+  Start({flag});
+  Struct deployed = DeployFunction("shared", "SHELL", "echo from any replica");
+  EXPECT_EQ(Field(deployed, "state").string_value(), "BUILD_STATE_READY");
+
+  // A second API (a replica) on the same database and VMM.
+  absl::StatusOr<std::unique_ptr<ApiProcess>> replica =
+      ApiProcess::Start(CLOUDLET_API_BINARY, chain_->vmm_address(), {flag});
+  ASSERT_TRUE(replica.ok()) << replica.status();
+  absl::StatusOr<HttpResult> invoked = HttpCall(
+      "POST", (*replica)->url() + "/functions/shared/invoke", "{}",
+      absl::Seconds(60), nullptr, {"Accept: application/json"});
+  ASSERT_TRUE(invoked.ok()) << invoked.status();
+  EXPECT_EQ(invoked->status, 200) << invoked->body;
+  EXPECT_EQ(Field(ParseJson(invoked->body), "stdout").string_value(),
+            "from any replica\n");
+  // The invocation the replica counted is what the first API reports.
+  HttpResult shown = Call("GET", "/functions/shared");
+  EXPECT_EQ(Field(ParseJson(shown.body), "invocations").string_value(), "1");
 }
 
 TEST_F(FunctionsHttpTest, ACorruptRegistryIs503NamingTheFileWhileRunWorks) {

@@ -1,5 +1,7 @@
-#include "api/functions/sqlite_registry.h"
-
+// Every behaviour of the function registry on both stores, the embedded
+// SQLite file and a real PostgreSQL 15 server (tests/support), and what
+// only one of them shows.
+#include <libpq-fe.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -13,13 +15,17 @@
 
 #include "absl/time/clock.h"
 #include "api/functions/function_name.h"
+#include "api/functions/postgres_registry.h"
+#include "api/functions/sqlite_registry.h"
 #include "common/process/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/postgres_server.h"
 
 namespace cloudlet::api {
 namespace {
 
+using ::cloudlet::testing::PostgresServer;
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
@@ -30,28 +36,87 @@ v1::Workload Code(const std::string& code) {
   return workload;
 }
 
-class SqliteRegistryTest : public ::testing::Test {
+// The stores every behaviour test runs against.
+enum class Store { kSqlite, kPostgres };
+
+std::string StoreName(const ::testing::TestParamInfo<Store>& info) {
+  return info.param == Store::kSqlite ? "Sqlite" : "Postgres";
+}
+
+// One PostgreSQL server for the whole test process (its start, initdb
+// included, takes seconds), started on first use and stopped when the
+// tests end; each test gets a fresh database on it.
+class SharedPostgresEnvironment : public ::testing::Environment {
+ public:
+  PostgresServer* server() {
+    if (!tried_) {
+      tried_ = true;
+      absl::StatusOr<std::unique_ptr<PostgresServer>> started =
+          PostgresServer::Start();
+      EXPECT_TRUE(started.ok()) << started.status();
+      if (started.ok()) server_ = *std::move(started);
+    }
+    return server_.get();
+  }
+  void TearDown() override { server_.reset(); }
+
+ private:
+  bool tried_ = false;
+  std::unique_ptr<PostgresServer> server_;
+};
+
+SharedPostgresEnvironment* const kPostgres =
+    static_cast<SharedPostgresEnvironment*>(
+        ::testing::AddGlobalTestEnvironment(new SharedPostgresEnvironment));
+
+PostgresServer* SharedPostgres() { return kPostgres->server(); }
+
+// A registry of the store under test, fresh for each test: a SQLite file in
+// a temp dir, or a new database on the shared PostgreSQL server.
+class RegistryTest : public ::testing::TestWithParam<Store> {
  protected:
   void SetUp() override {
     absl::StatusOr<TempDir> dir = TempDir::Create("registry-test-");
     ASSERT_TRUE(dir.ok());
     dir_.emplace(*std::move(dir));
+    if (GetParam() == Store::kPostgres) {
+      PostgresServer* server = SharedPostgres();
+      ASSERT_NE(server, nullptr);
+      absl::StatusOr<std::string> url = server->NewDatabase();
+      ASSERT_TRUE(url.ok()) << url.status();
+      url_ = *url;
+    }
     registry_ = Open();
     ASSERT_NE(registry_, nullptr);
   }
 
   fs::path file() const { return dir_->path() / "state" / "functions.db"; }
 
-  std::unique_ptr<FunctionRegistry> Open() {
-    absl::StatusOr<std::unique_ptr<FunctionRegistry>> registry =
-        OpenSqliteRegistry(file());
+  absl::StatusOr<std::unique_ptr<FunctionRegistry>> OpenStatus() const {
+    return GetParam() == Store::kSqlite ? OpenSqliteRegistry(file())
+                                        : OpenPostgresRegistry(url_);
+  }
+
+  // Another connection to the same store, as another process would open.
+  std::unique_ptr<FunctionRegistry> Open() const {
+    absl::StatusOr<std::unique_ptr<FunctionRegistry>> registry = OpenStatus();
     EXPECT_TRUE(registry.ok()) << registry.status();
     return registry.ok() ? *std::move(registry) : nullptr;
   }
 
   std::optional<TempDir> dir_;
+  std::string url_;
   std::unique_ptr<FunctionRegistry> registry_;
 };
+
+INSTANTIATE_TEST_SUITE_P(Stores, RegistryTest,
+                         ::testing::Values(Store::kSqlite, Store::kPostgres),
+                         StoreName);
+
+// What only the SQLite file shows.
+class SqliteRegistryTest : public RegistryTest {};
+INSTANTIATE_TEST_SUITE_P(Sqlite, SqliteRegistryTest,
+                         ::testing::Values(Store::kSqlite), StoreName);
 
 TEST(FunctionName, TakesDnsLabelsOnly) {
   EXPECT_TRUE(ValidateFunctionName("hello").ok());
@@ -64,7 +129,7 @@ TEST(FunctionName, TakesDnsLabelsOnly) {
   }
 }
 
-TEST_F(SqliteRegistryTest, VersionsCountUpPerFunctionAndStartBuilding) {
+TEST_P(RegistryTest, VersionsCountUpPerFunctionAndStartBuilding) {
   EXPECT_EQ(*registry_->AddVersion("a", Code("1")), 1u);
   EXPECT_EQ(*registry_->AddVersion("a", Code("2")), 2u);
   EXPECT_EQ(*registry_->AddVersion("b", Code("1")), 1u);
@@ -84,7 +149,7 @@ TEST_F(SqliteRegistryTest, VersionsCountUpPerFunctionAndStartBuilding) {
   EXPECT_EQ((*all)[0].versions_size(), 0);  // lists leave versions out
 }
 
-TEST_F(SqliteRegistryTest, AFailedBuildLeavesThePreviousVersionInvocable) {
+TEST_P(RegistryTest, AFailedBuildLeavesThePreviousVersionInvocable) {
   ASSERT_TRUE(registry_->AddVersion("f", Code("good")).ok());
   absl::StatusOr<StoredVersion> none = registry_->ReadyVersion("f");
   EXPECT_TRUE(absl::IsFailedPrecondition(none.status()));
@@ -104,7 +169,7 @@ TEST_F(SqliteRegistryTest, AFailedBuildLeavesThePreviousVersionInvocable) {
   EXPECT_EQ(f.versions(0).message(), "syntax error");
 }
 
-TEST_F(SqliteRegistryTest, CountsInvocationsAndKeepsTheLastResult) {
+TEST_P(RegistryTest, CountsInvocationsAndKeepsTheLastResult) {
   ASSERT_TRUE(registry_->AddVersion("f", Code("x")).ok());
   v1::Result result;
   result.set_exit_code(3);
@@ -116,7 +181,7 @@ TEST_F(SqliteRegistryTest, CountsInvocationsAndKeepsTheLastResult) {
   EXPECT_EQ(f.last_result().exit_code(), 4);
 }
 
-TEST_F(SqliteRegistryTest, UnknownAndDeletedFunctionsAreNotFound) {
+TEST_P(RegistryTest, UnknownAndDeletedFunctionsAreNotFound) {
   EXPECT_TRUE(absl::IsNotFound(registry_->Get("nope").status()));
   EXPECT_TRUE(absl::IsNotFound(registry_->ReadyVersion("nope").status()));
   EXPECT_TRUE(absl::IsNotFound(registry_->Delete("nope")));
@@ -131,13 +196,13 @@ TEST_F(SqliteRegistryTest, UnknownAndDeletedFunctionsAreNotFound) {
   EXPECT_TRUE(absl::IsNotFound(registry_->Get("f").status()));
 }
 
-TEST_F(SqliteRegistryTest, ABadNameIsRefusedBeforeTheStore) {
+TEST_P(RegistryTest, ABadNameIsRefusedBeforeTheStore) {
   EXPECT_TRUE(
       absl::IsInvalidArgument(registry_->AddVersion("Bad_Name", Code("x")).status()));
   EXPECT_TRUE(absl::IsInvalidArgument(registry_->Get("../etc").status()));
 }
 
-TEST_F(SqliteRegistryTest, ConcurrentDeploysFromTwoProcessesBothLand) {
+TEST_P(RegistryTest, ConcurrentDeploysFromTwoProcessesBothLand) {
   std::unique_ptr<FunctionRegistry> other = Open();  // its own connection
   ASSERT_NE(other, nullptr);
   std::vector<uint64_t> versions_a, versions_b;
@@ -164,13 +229,12 @@ TEST_F(SqliteRegistryTest, ConcurrentDeploysFromTwoProcessesBothLand) {
   EXPECT_EQ(*all.rbegin(), 40u);
 }
 
-TEST_F(SqliteRegistryTest, ADeployKilledMidWayLosesNothingCommitted) {
+TEST_P(RegistryTest, ADeployKilledMidWayLosesNothingCommitted) {
   registry_.reset();
   pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
-    absl::StatusOr<std::unique_ptr<FunctionRegistry>> mine =
-        OpenSqliteRegistry(file());
+    absl::StatusOr<std::unique_ptr<FunctionRegistry>> mine = OpenStatus();
     if (!mine.ok()) ::_exit(1);
     for (int i = 0;; ++i) (void)(*mine)->AddVersion("f", Code("x"));
   }
@@ -188,14 +252,14 @@ TEST_F(SqliteRegistryTest, ADeployKilledMidWayLosesNothingCommitted) {
             f->latest_version() + 1);
 }
 
-TEST_F(SqliteRegistryTest, DataOutlivesTheProcessThatWroteIt) {
+TEST_P(RegistryTest, DataOutlivesTheProcessThatWroteIt) {
   ASSERT_TRUE(registry_->AddVersion("kept", Code("x")).ok());
   registry_.reset();
   registry_ = Open();
   EXPECT_TRUE(registry_->Get("kept").ok());
 }
 
-TEST_F(SqliteRegistryTest, ACorruptFileIsUnavailableNamingIt) {
+TEST_P(SqliteRegistryTest, ACorruptFileIsUnavailableNamingIt) {
   registry_.reset();
   for (const char* suffix : {"", "-wal", "-shm"}) {
     std::error_code error;
@@ -208,7 +272,7 @@ TEST_F(SqliteRegistryTest, ACorruptFileIsUnavailableNamingIt) {
   EXPECT_THAT(opened.status().message(), HasSubstr(file().string()));
 }
 
-TEST_F(SqliteRegistryTest, AFileFromANewerSchemaIsRefused) {
+TEST_P(SqliteRegistryTest, AFileFromANewerSchemaIsRefused) {
   registry_.reset();
   {
     // What a newer cloudlet-api would leave.
@@ -222,7 +286,7 @@ TEST_F(SqliteRegistryTest, AFileFromANewerSchemaIsRefused) {
   EXPECT_THAT(opened.status().message(), HasSubstr("newer"));
 }
 
-TEST_F(SqliteRegistryTest, AnUnwritableFolderIsUnavailableNamingTheFile) {
+TEST_P(SqliteRegistryTest, AnUnwritableFolderIsUnavailableNamingTheFile) {
   if (::geteuid() == 0) {
     // Root writes anywhere: a path under a regular file cannot be created
     // by anyone.
@@ -239,6 +303,35 @@ TEST_F(SqliteRegistryTest, AnUnwritableFolderIsUnavailableNamingTheFile) {
       OpenSqliteRegistry(dir_->path() / "ro" / "functions.db");
   EXPECT_TRUE(absl::IsUnavailable(opened.status()));
   ::chmod((dir_->path() / "ro").c_str(), 0700);
+}
+
+TEST(PostgresRegistryTest, AnUnreachableServerIsUnavailableNamingIt) {
+  absl::StatusOr<std::unique_ptr<FunctionRegistry>> opened =
+      OpenPostgresRegistry(
+          "postgresql://cloudlet:secret-password@127.0.0.1:9/none"
+          "?connect_timeout=2");
+  EXPECT_TRUE(absl::IsUnavailable(opened.status())) << opened.status();
+  EXPECT_THAT(opened.status().message(), HasSubstr("PostgreSQL at 127.0.0.1:9"));
+  EXPECT_THAT(opened.status().message(),
+              ::testing::Not(HasSubstr("secret-password")));
+}
+
+TEST(PostgresRegistryTest, ADatabaseFromANewerSchemaIsRefused) {
+  PostgresServer* server = SharedPostgres();
+  ASSERT_NE(server, nullptr);
+  absl::StatusOr<std::string> url = server->NewDatabase();
+  ASSERT_TRUE(url.ok()) << url.status();
+  ASSERT_TRUE(OpenPostgresRegistry(*url).ok());
+  {
+    // What a newer cloudlet-api would leave.
+    PGconn* conn = PQconnectdb(url->c_str());
+    PQclear(PQexec(conn, "UPDATE cloudlet_schema SET version = 99"));
+    PQfinish(conn);
+  }
+  absl::StatusOr<std::unique_ptr<FunctionRegistry>> opened =
+      OpenPostgresRegistry(*url);
+  EXPECT_TRUE(absl::IsUnavailable(opened.status()));
+  EXPECT_THAT(opened.status().message(), HasSubstr("newer"));
 }
 
 TEST(UnavailableRegistry, FailsEveryCallWithTheReason) {
