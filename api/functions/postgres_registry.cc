@@ -256,7 +256,7 @@ class PostgresRegistry : public FunctionRegistry {
   // Runs one statement; Unavailable naming the server when it fails. A
   // connection the server dropped is reset once first (outside a
   // transaction only: one that broke mid-way is the caller's to fail).
-  absl::StatusOr<Result> Exec(const char* sql, std::vector<Param> params)
+  absl::StatusOr<Result> Exec(const char* sql, const std::vector<Param>& params)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (PQstatus(conn_) != CONNECTION_OK && !in_transaction_) PQreset(conn_);
     std::vector<const char*> values;
