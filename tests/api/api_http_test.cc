@@ -49,12 +49,6 @@ std::pair<std::string, std::string> Outputs(const std::string& body) {
   return {out, err};
 }
 
-std::string ShellRun(const std::string& script,
-                     const std::string& extra_fields = "") {
-  return absl::StrCat(R"({"workload": {"language": "SHELL", "code": ")",
-                      Base64(script), "\"}", extra_fields, "}");
-}
-
 // "started\n" in base64, as it appears in an output frame.
 constexpr char kStartedBase64[] = "c3RhcnRlZAo=";
 

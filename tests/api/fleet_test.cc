@@ -24,12 +24,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// A /run body for a shell script.
-std::string ShellRun(const std::string& script) {
-  return absl::StrCat(R"({"workload": {"language": "SHELL", "code": ")",
-                      Base64(script), R"("}})");
-}
-
 class FleetTest : public ::testing::Test {
  protected:
   void StartFleet(int vmms, std::vector<std::string> vmm_flags = {}) {

@@ -99,4 +99,10 @@ std::vector<std::pair<std::string, std::string>> SseFrames(
 
 std::string Base64(const std::string& bytes) { return absl::Base64Escape(bytes); }
 
+std::string ShellRun(const std::string& script,
+                     const std::string& extra_fields) {
+  return absl::StrCat(R"({"workload": {"language": "SHELL", "code": ")",
+                      Base64(script), "\"}", extra_fields, "}");
+}
+
 }  // namespace cloudlet::testing

@@ -39,6 +39,11 @@ std::vector<std::pair<std::string, std::string>> SseFrames(
 // Standard base64, for the `code` of a RunRequest in JSON.
 std::string Base64(const std::string& bytes);
 
+// A /run body running `script` as a shell workload; `extra_fields`
+// (", \"vm\": {...}") go into the request after the workload.
+std::string ShellRun(const std::string& script,
+                     const std::string& extra_fields = "");
+
 }  // namespace cloudlet::testing
 
 #endif  // CLOUDLET_TESTS_API_HTTP_CLIENT_H_

@@ -21,11 +21,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::string ShellRun(const std::string& script) {
-  return absl::StrCat(R"({"workload": {"language": "SHELL", "code": ")",
-                      Base64(script), "\"}}");
-}
-
 std::string ErrorCode(const HttpResult& result) {
   google::protobuf::Struct body;
   if (!google::protobuf::util::JsonStringToMessage(result.body, &body).ok()) {

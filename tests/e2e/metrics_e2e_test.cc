@@ -44,11 +44,6 @@ std::optional<double> Sample(const std::string& scrape,
   return std::nullopt;
 }
 
-std::string ShellRun(const std::string& script) {
-  return absl::StrCat(R"({"workload": {"language": "SHELL", "code": ")",
-                      Base64(script), "\"}}");
-}
-
 std::string Scrape(const std::string& api) {
   absl::StatusOr<HttpResult> result =
       HttpCall("GET", api + "/metrics", "", absl::Seconds(10));
