@@ -179,6 +179,9 @@ void VmmServer::Shutdown() {
   }
   // Runs are over; calls that arrive now get UNAVAILABLE or are cut off.
   if (server_ != nullptr) {
+    // The health service goes with the server: nothing reports to it now
+    // (StopAdmitting above already said NOT_SERVING).
+    health_.store(nullptr);
     server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
     server_->Wait();
   }
