@@ -102,7 +102,12 @@ VmmClient::VmmClient(VmmClientOptions options)
       runs_channel_(MakeChannel(options_.target, kRunsServiceConfig)),
       runs_stub_(v1::VmmService::NewStub(runs_channel_)),
       control_channel_(MakeChannel(options_.target, kControlServiceConfig)),
-      control_stub_(v1::VmmService::NewStub(control_channel_)) {}
+      control_stub_(v1::VmmService::NewStub(control_channel_)) {
+  // Connect both now, so that the first run does not wait for a handshake
+  // and, on the runs' channel, a first health check.
+  runs_channel_->GetState(/*try_to_connect=*/true);
+  control_channel_->GetState(/*try_to_connect=*/true);
+}
 
 absl::Status VmmClient::WaitUntilReachable(grpc::Channel& channel,
                                            absl::Duration timeout) {
@@ -162,10 +167,11 @@ absl::StatusOr<v1::ShutdownResponse> VmmClient::Shutdown(
 
 absl::StatusOr<std::unique_ptr<RunStream>> VmmClient::StartRun(
     const v1::RunRequest& request) {
+  control_channel_->GetState(/*try_to_connect=*/true);
   if (absl::Status s =
           WaitUntilReachable(*runs_channel_, options_.connect_timeout);
       !s.ok()) {
-    return WhyNoVmmServes(s);
+    if (absl::Status why = WhyNoVmmServes(s); !why.ok()) return why;
   }
   std::unique_ptr<RunStream> stream(new RunStream());
   stream->context_.set_deadline(
@@ -180,14 +186,27 @@ absl::StatusOr<std::unique_ptr<RunStream>> VmmClient::StartRun(
 }
 
 absl::Status VmmClient::WhyNoVmmServes(absl::Status unreachable) {
-  // The runs' channel already waited connect_timeout: a VMM that is up
-  // connects on the control channel at once, one that is down never does.
+  // The runs' channel already waited connect_timeout, and the control
+  // channel connected meanwhile (StartRun asked it to): a VMM that is up
+  // answers at once, one that is down never does.
   absl::StatusOr<v1::VmmHealthResponse> health =
       Health(absl::Milliseconds(300));
   if (!health.ok()) return unreachable;  // none answers at all
   if (health->shutting_down()) {
     return absl::UnavailableError(
         "the VMM is shutting down and takes no new runs");
+  }
+  const bool has_room = health->running_runs() < health->max_vms() ||
+                        health->queued_runs() < health->max_queue();
+  if (has_room) {
+    // Up and with room: the runs' channel is still waiting for its first
+    // health check (slow on a loaded host). Give it another moment.
+    if (WaitUntilReachable(*runs_channel_, options_.connect_timeout).ok()) {
+      return absl::OkStatus();
+    }
+    return absl::UnavailableError(absl::StrCat(
+        "the VMM at ", options_.target,
+        " answers but its grpc.health.v1 check does not say SERVING"));
   }
   return absl::ResourceExhaustedError(absl::StrCat(
       "every VMM is busy (one reports ", health->running_runs(), " of ",

@@ -97,7 +97,9 @@ class VmmClient {
                                   absl::Duration timeout);
   // Why the runs' channel has no VMM: ResourceExhausted when VMMs answer
   // but none serves (all busy), Unavailable when shutting down, else
-  // `unreachable`.
+  // `unreachable`. OK when a VMM with room answers and the runs' channel
+  // becomes ready within another connect_timeout (its first health check
+  // was late).
   absl::Status WhyNoVmmServes(absl::Status unreachable);
   absl::StatusOr<v1::VmmHealthResponse> HealthCall(absl::Time deadline);
 
