@@ -14,6 +14,7 @@
 #include "api/http/server.h"
 #include "common/flags.h"
 #include "common/logging.h"
+#include "common/rpc/net.h"
 #include "common/sync/mutex_checks.h"
 #include "common/process/termination_signal.h"
 #include "spdlog/spdlog.h"
@@ -108,7 +109,7 @@ int main(int argc, char** argv) {
       return 2;
     }
     options.auth_token = *std::move(token);
-  } else if (!cloudlet::api::IsLoopbackHost(options.host)) {
+  } else if (!cloudlet::IsLoopbackHost(options.host)) {
     std::cerr << "cloudlet-api: --listen=" << absl::GetFlag(FLAGS_listen)
               << " is reachable from other hosts: give --auth_token_file so "
                  "that only holders of the token can run code here\n";

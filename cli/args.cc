@@ -4,6 +4,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/rpc/net.h"
 
 namespace cloudlet::cli {
 namespace {
@@ -201,9 +202,7 @@ absl::StatusOr<CliOptions> ParseArgs(const std::vector<std::string>& args) {
   return options;
 }
 
-bool ApiUrl::is_loopback() const {
-  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
-}
+bool ApiUrl::is_loopback() const { return IsLoopbackHost(host); }
 
 absl::StatusOr<ApiUrl> ParseApiUrl(absl::string_view text) {
   auto bad = [&](absl::string_view why) {

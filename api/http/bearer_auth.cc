@@ -54,9 +54,4 @@ absl::Status CheckBearer(absl::string_view authorization,
   return absl::OkStatus();
 }
 
-bool IsLoopbackHost(absl::string_view host) {
-  return host == "localhost" || host == "::1" || host == "[::1]" ||
-         absl::StartsWith(host, "127.");
-}
-
 }  // namespace cloudlet::api

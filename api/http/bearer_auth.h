@@ -10,7 +10,8 @@
 namespace cloudlet::api {
 
 // The API's bearer token: every route but /healthz needs
-// "Authorization: Bearer <token>" once one is configured.
+// "Authorization: Bearer <token>" once one is configured. The API refuses
+// to listen off loopback (common/rpc/net.h IsLoopbackHost) without one.
 
 // The token in `path` (--auth_token_file), surrounding whitespace
 // dropped. InvalidArgument when it cannot be read, is empty, or is shorter
@@ -23,9 +24,6 @@ absl::StatusOr<std::string> ReadAuthToken(const std::string& path);
 absl::Status CheckBearer(absl::string_view authorization,
                          absl::string_view token);
 
-// True for an address only this host can reach: 127.0.0.0/8, ::1,
-// "localhost". The API refuses to listen anywhere else without a token.
-bool IsLoopbackHost(absl::string_view host);
 
 }  // namespace cloudlet::api
 

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/process/unique_fd.h"
 
@@ -33,6 +34,11 @@ absl::StatusOr<uint16_t> PickFreeLoopbackPort() {
         absl::StrCat("getsockname: ", std::strerror(errno)));
   }
   return ntohs(addr.sin_port);
+}
+
+bool IsLoopbackHost(absl::string_view host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" ||
+         absl::StartsWith(host, "127.");
 }
 
 }  // namespace cloudlet

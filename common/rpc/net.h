@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace cloudlet {
 
@@ -12,6 +13,10 @@ namespace cloudlet {
 // caller binds, so callers that hand it to someone else retry on a bind
 // failure.
 absl::StatusOr<uint16_t> PickFreeLoopbackPort();
+
+// True for a host only this machine reaches: 127.0.0.0/8, ::1 (with or
+// without brackets) and "localhost".
+bool IsLoopbackHost(absl::string_view host);
 
 }  // namespace cloudlet
 

@@ -1,0 +1,24 @@
+#include "common/rpc/net.h"
+
+#include "gtest/gtest.h"
+
+namespace cloudlet {
+namespace {
+
+TEST(IsLoopbackHost, KnowsLoopbackFromTheRest) {
+  for (const char* host : {"127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"}) {
+    EXPECT_TRUE(IsLoopbackHost(host)) << host;
+  }
+  for (const char* host : {"0.0.0.0", "::", "10.0.0.5", "example.com", ""}) {
+    EXPECT_FALSE(IsLoopbackHost(host)) << host;
+  }
+}
+
+TEST(PickFreeLoopbackPort, GivesAPortAboveZero) {
+  absl::StatusOr<uint16_t> port = PickFreeLoopbackPort();
+  ASSERT_TRUE(port.ok()) << port.status();
+  EXPECT_GT(*port, 0);
+}
+
+}  // namespace
+}  // namespace cloudlet
