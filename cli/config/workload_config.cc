@@ -133,25 +133,21 @@ fs::path ResolveReferencedPath(const std::string& value,
   return beside_config;
 }
 
-// Resolves a path from the config (ResolveReferencedPath) and reads it,
-// refusing (before reading) a file over `max_bytes` (0: no limit).
-absl::StatusOr<std::string> ReadReferencedFile(const toml::node& node,
-                                               absl::string_view key,
-                                               const fs::path& base_dir,
-                                               const Errors& errors,
-                                               fs::path* resolved,
-                                               uint64_t max_bytes = 0) {
-  absl::StatusOr<std::string> value = GetString(node, key, errors);
-  if (!value.ok()) return value.status();
-  if (value->empty()) return errors.At(node.source(), key, "must not be empty");
-  fs::path path = ResolveReferencedPath(*value, base_dir);
-  if (resolved != nullptr) *resolved = path;
+// Reads `path`, the resolved form of `value` (the config's text for `key`
+// at `node`), refusing (before reading) a file over `max_bytes` (0: no
+// limit).
+absl::StatusOr<std::string> ReadResolvedFile(const fs::path& path,
+                                             absl::string_view value,
+                                             const toml::node& node,
+                                             absl::string_view key,
+                                             const Errors& errors,
+                                             uint64_t max_bytes) {
   std::error_code error;
   uintmax_t size = fs::is_regular_file(path, error) ? fs::file_size(path, error)
                                                      : 0;
   if (max_bytes > 0 && !error && size > max_bytes) {
     return errors.At(node.source(), key,
-                     absl::StrCat(*value, " is ", size,
+                     absl::StrCat(value, " is ", size,
                                   " bytes, over the limit of ", max_bytes,
                                   " bytes"));
   }
@@ -160,6 +156,20 @@ absl::StatusOr<std::string> ReadReferencedFile(const toml::node& node,
     return errors.At(node.source(), key, content.status().message());
   }
   return content;
+}
+
+// Resolves a path from the config (ResolveReferencedPath) and reads it
+// (ReadResolvedFile).
+absl::StatusOr<std::string> ReadReferencedFile(const toml::node& node,
+                                               absl::string_view key,
+                                               const fs::path& base_dir,
+                                               const Errors& errors,
+                                               uint64_t max_bytes = 0) {
+  absl::StatusOr<std::string> value = GetString(node, key, errors);
+  if (!value.ok()) return value.status();
+  if (value->empty()) return errors.At(node.source(), key, "must not be empty");
+  return ReadResolvedFile(ResolveReferencedPath(*value, base_dir), *value,
+                          node, key, errors, max_bytes);
 }
 
 absl::Status ApplyServer(const toml::table& server, v1::RunRequest& request,
@@ -212,11 +222,13 @@ absl::Status ApplySource(const toml::node& source, const fs::path& base_dir,
   if (value->empty()) return errors.At(source.source(), kKey, "must not be empty");
   std::error_code error;
   fs::path path = ResolveReferencedPath(*value, base_dir);
+  config.source_path = path;
   if (fs::is_directory(path, error)) {
-    config.source_path = path;
     absl::StatusOr<std::vector<v1::File>> files =
         ReadProjectTree(path, kMaxSourceBytes);
-    if (!files.ok()) return errors.At(source.source(), kKey, files.status().message());
+    if (!files.ok()) {
+      return errors.At(source.source(), kKey, files.status().message());
+    }
     if (files->empty()) {
       return errors.At(source.source(), kKey,
                        absl::StrCat(*value, " is an empty folder"));
@@ -226,8 +238,8 @@ absl::Status ApplySource(const toml::node& source, const fs::path& base_dir,
     }
     return absl::OkStatus();
   }
-  absl::StatusOr<std::string> code = ReadReferencedFile(
-      source, kKey, base_dir, errors, &config.source_path, kMaxSourceBytes);
+  absl::StatusOr<std::string> code =
+      ReadResolvedFile(path, *value, source, kKey, errors, kMaxSourceBytes);
   if (!code.ok()) return code.status();
   if (absl::Status text = CheckSourceText(*value, *code); !text.ok()) {
     return errors.At(source.source(), kKey, text.message());
@@ -341,7 +353,7 @@ absl::Status ApplyRun(const toml::table& run, const fs::path& base_dir,
   }
   if (const toml::node* stdin_path = run.get("stdin-path")) {
     absl::StatusOr<std::string> input = ReadReferencedFile(
-        *stdin_path, "run.stdin-path", base_dir, errors, nullptr);
+        *stdin_path, "run.stdin-path", base_dir, errors);
     if (!input.ok()) return input.status();
     workload.set_stdin(*std::move(input));
   }
