@@ -15,6 +15,7 @@
 #include "common/flags.h"
 #include "common/logging.h"
 #include "common/rpc/net.h"
+#include "common/rpc/tls.h"
 #include "common/sync/mutex_checks.h"
 #include "common/process/termination_signal.h"
 #include "spdlog/spdlog.h"
@@ -24,6 +25,17 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:3000",
 ABSL_FLAG(std::string, vmm_target, "127.0.0.1:50051",
           "the gRPC target of the VMM(s): HOST:PORT, ipv4:HOST:PORT,HOST:PORT "
           "or dns:///NAME:PORT; runs go round robin over the healthy ones");
+ABSL_FLAG(std::string, vmm_tls_ca_file, "",
+          "reach the VMMs over TLS, checking their certificates against this "
+          "PEM CA; default plaintext");
+ABSL_FLAG(std::string, vmm_tls_cert_file, "",
+          "with TLS: the PEM certificate the API presents to the VMMs "
+          "(mutual TLS; with --vmm_tls_key_file)");
+ABSL_FLAG(std::string, vmm_tls_key_file, "",
+          "the PEM private key of --vmm_tls_cert_file");
+ABSL_FLAG(std::string, vmm_tls_server_name, "",
+          "with TLS: the name the VMMs' certificates carry, when it is not "
+          "the host of --vmm_target (e.g. for an ipv4: list)");
 ABSL_FLAG(std::string, database_url, "",
           "a PostgreSQL URL (postgresql://user@host/db) for the function "
           "registry, shared by API replicas; default: SQLite in --state_dir");
@@ -101,6 +113,25 @@ int main(int argc, char** argv) {
   }
   options.vmm.target = absl::GetFlag(FLAGS_vmm_target);
   options.vmm.connect_timeout = absl::GetFlag(FLAGS_vmm_connect_timeout);
+  cloudlet::TlsClientFiles tls;
+  tls.ca_file = absl::GetFlag(FLAGS_vmm_tls_ca_file);
+  tls.cert_file = absl::GetFlag(FLAGS_vmm_tls_cert_file);
+  tls.key_file = absl::GetFlag(FLAGS_vmm_tls_key_file);
+  tls.server_name = absl::GetFlag(FLAGS_vmm_tls_server_name);
+  if (tls.enabled()) {
+    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+        cloudlet::MakeChannelCredentials(tls);
+    if (!credentials.ok()) {
+      std::cerr << "cloudlet-api: " << credentials.status().message() << "\n";
+      return 2;
+    }
+    options.vmm.security.credentials = *std::move(credentials);
+    options.vmm.security.server_name = tls.server_name;
+  } else if (!tls.server_name.empty()) {
+    std::cerr << "cloudlet-api: --vmm_tls_server_name needs "
+                 "--vmm_tls_ca_file\n";
+    return 2;
+  }
   if (const std::string file = absl::GetFlag(FLAGS_auth_token_file);
       !file.empty()) {
     absl::StatusOr<std::string> token = cloudlet::api::ReadAuthToken(file);

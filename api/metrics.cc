@@ -23,27 +23,97 @@ prometheus::MetricFamily Family(std::string name, std::string help,
   return family;
 }
 
-prometheus::MetricFamily GaugeFamily(std::string name, std::string help,
-                                     double value) {
-  prometheus::MetricFamily family =
-      Family(std::move(name), std::move(help), prometheus::MetricType::Gauge);
-  family.metric.emplace_back().gauge.value = value;
-  return family;
-}
-
-// One counter family with a sample per artifact, taken from `field`.
-prometheus::MetricFamily ArtifactCounter(std::string name, std::string help,
-                                         const v1::VmmHealthResponse& health,
-                                         uint64_t (v1::ArtifactState::*field)()
-                                             const) {
-  prometheus::MetricFamily family =
-      Family(std::move(name), std::move(help), prometheus::MetricType::Counter);
-  for (const v1::ArtifactState& artifact : health.artifacts()) {
-    prometheus::ClientMetric& metric = family.metric.emplace_back();
-    metric.label.push_back({"artifact", artifact.name()});
-    metric.counter.value = static_cast<double>((artifact.*field)());
+// The VMM families, in the order they are reported. Each gets one sample
+// per VMM (labelled vmm="ADDRESS"), and per artifact or result where it
+// says so.
+class VmmFamilies {
+ public:
+  prometheus::MetricFamily& Get(const std::string& name, const char* help,
+                                prometheus::MetricType type) {
+    for (prometheus::MetricFamily& family : families_) {
+      if (family.name == name) return family;
+    }
+    return families_.emplace_back(Family(name, help, type));
   }
-  return family;
+  prometheus::ClientMetric& Sample(const std::string& name, const char* help,
+                                   prometheus::MetricType type,
+                                   const std::string& vmm) {
+    prometheus::ClientMetric& metric = Get(name, help, type).metric.emplace_back();
+    metric.label.push_back({"vmm", vmm});
+    return metric;
+  }
+  void Gauge(const std::string& name, const char* help,
+             const std::string& vmm, double value) {
+    Sample(name, help, prometheus::MetricType::Gauge, vmm).gauge.value = value;
+  }
+  // One sample per artifact, taken from `field`.
+  void ArtifactCounter(const std::string& name, const char* help,
+                       const std::string& vmm,
+                       const v1::VmmHealthResponse& health,
+                       uint64_t (v1::ArtifactState::*field)() const) {
+    Get(name, help, prometheus::MetricType::Counter);
+    for (const v1::ArtifactState& artifact : health.artifacts()) {
+      prometheus::ClientMetric& metric =
+          Sample(name, help, prometheus::MetricType::Counter, vmm);
+      metric.label.push_back({"artifact", artifact.name()});
+      metric.counter.value = static_cast<double>((artifact.*field)());
+    }
+  }
+  std::vector<prometheus::MetricFamily> Take() { return std::move(families_); }
+
+ private:
+  std::vector<prometheus::MetricFamily> families_;
+};
+
+void AddVmm(const std::string& vmm, const v1::VmmHealthResponse& health,
+            VmmFamilies& out) {
+  out.Gauge("cloudlet_vms_running",
+            "microVMs alive now, from the start of their boot until they are "
+            "gone",
+            vmm, health.vms_running());
+  out.Gauge("cloudlet_runs_running",
+            "Runs holding a VM slot now (preparing, booting or running)", vmm,
+            health.running_runs());
+  out.Gauge("cloudlet_runs_queued", "Runs waiting for a VM slot now", vmm,
+            health.queued_runs());
+  out.Gauge("cloudlet_vm_slots", "Runs that may hold a VM at once (--max_vms)",
+            vmm, health.max_vms());
+  out.Gauge("cloudlet_run_queue_capacity",
+            "Runs that may wait for a VM slot (--max_queue)", vmm,
+            health.max_queue());
+  prometheus::ClientMetric& accepted = out.Sample(
+      "cloudlet_vmm_runs_accepted_total",
+      "Runs the VMM accepted since it started", prometheus::MetricType::Counter,
+      vmm);
+  accepted.counter.value = static_cast<double>(health.runs_accepted());
+  out.ArtifactCounter("cloudlet_artifact_cache_hits_total",
+                      "Guest artifact lookups that found the artifact in the "
+                      "cache, since the VMM started",
+                      vmm, health, &v1::ArtifactState::cache_hits);
+  out.ArtifactCounter("cloudlet_artifact_builds_total",
+                      "Guest artifact builds that succeeded, since the VMM "
+                      "started",
+                      vmm, health, &v1::ArtifactState::builds);
+  out.ArtifactCounter("cloudlet_artifact_build_failures_total",
+                      "Guest artifact builds that failed, since the VMM "
+                      "started",
+                      vmm, health, &v1::ArtifactState::build_failures);
+  if (!health.has_build_cache()) return;
+  for (const auto& [result, count] :
+       {std::pair<const char*, uint64_t>{"hit", health.build_cache().hits()},
+        {"miss", health.build_cache().misses()}}) {
+    prometheus::ClientMetric& metric = out.Sample(
+        "cloudlet_build_cache_lookups_total",
+        "Runs that looked their build up in the VMM's build cache, by result "
+        "(hit: the build was skipped; miss: it ran), since the VMM started",
+        prometheus::MetricType::Counter, vmm);
+    metric.label.push_back({"result", result});
+    metric.counter.value = static_cast<double>(count);
+  }
+  out.Sample("cloudlet_build_cache_stored_total",
+             "Builds the VMM kept in its build cache, since it started",
+             prometheus::MetricType::Counter, vmm)
+      .counter.value = static_cast<double>(health.build_cache().stored());
 }
 
 }  // namespace
@@ -119,74 +189,29 @@ void ApiMetrics::RecordInvocation(absl::string_view name) {
 }
 
 std::vector<prometheus::MetricFamily> VmmMetricFamilies(
-    const absl::StatusOr<v1::VmmHealthResponse>& health) {
-  std::vector<prometheus::MetricFamily> families;
-  families.push_back(GaugeFamily(
-      "cloudlet_vmm_up",
-      "1 when the VMM answered the scrape's Health call, else 0 (and no "
-      "other cloudlet_vm*/artifact metric is reported)",
-      health.ok() ? 1 : 0));
-  if (!health.ok()) return families;
-  families.push_back(GaugeFamily(
-      "cloudlet_vms_running",
-      "microVMs alive now, from the start of their boot until they are gone",
-      health->vms_running()));
-  families.push_back(
-      GaugeFamily("cloudlet_runs_running",
-                  "Runs holding a VM slot now (preparing, booting or running)",
-                  health->running_runs()));
-  families.push_back(GaugeFamily("cloudlet_runs_queued",
-                                 "Runs waiting for a VM slot now",
-                                 health->queued_runs()));
-  families.push_back(GaugeFamily("cloudlet_vm_slots",
-                                 "Runs that may hold a VM at once (--max_vms)",
-                                 health->max_vms()));
-  families.push_back(GaugeFamily(
-      "cloudlet_run_queue_capacity",
-      "Runs that may wait for a VM slot (--max_queue)", health->max_queue()));
-  families.push_back(ArtifactCounter(
-      "cloudlet_artifact_cache_hits_total",
-      "Guest artifact lookups that found the artifact in the cache, since "
-      "the VMM started",
-      *health, &v1::ArtifactState::cache_hits));
-  families.push_back(ArtifactCounter(
-      "cloudlet_artifact_builds_total",
-      "Guest artifact builds that succeeded, since the VMM started", *health,
-      &v1::ArtifactState::builds));
-  families.push_back(ArtifactCounter(
-      "cloudlet_artifact_build_failures_total",
-      "Guest artifact builds that failed, since the VMM started", *health,
-      &v1::ArtifactState::build_failures));
-  if (health->has_build_cache()) {
-    prometheus::MetricFamily lookups =
-        Family("cloudlet_build_cache_lookups_total",
-               "Runs that looked their build up in the VMM's build cache, by "
-               "result (hit: the build was skipped; miss: it ran), since the "
-               "VMM started",
-               prometheus::MetricType::Counter);
-    for (const auto& [result, count] :
-         {std::pair<const char*, uint64_t>{"hit", health->build_cache().hits()},
-          {"miss", health->build_cache().misses()}}) {
-      prometheus::ClientMetric& metric = lookups.metric.emplace_back();
-      metric.label.push_back({"result", result});
-      metric.counter.value = static_cast<double>(count);
-    }
-    families.push_back(std::move(lookups));
-    prometheus::MetricFamily stored =
-        Family("cloudlet_build_cache_stored_total",
-               "Builds the VMM kept in its build cache, since it started",
-               prometheus::MetricType::Counter);
-    stored.metric.emplace_back().counter.value =
-        static_cast<double>(health->build_cache().stored());
-    families.push_back(std::move(stored));
+    const FleetProbe& fleet) {
+  VmmFamilies out;
+  prometheus::MetricFamily& ready = out.Get(
+      "cloudlet_vmms_ready",
+      "VMMs behind --vmm_target that answered the scrape and take runs",
+      prometheus::MetricType::Gauge);
+  ready.metric.emplace_back().gauge.value = fleet.ready();
+  for (const VmmProbe& vmm : fleet.vmms) {
+    out.Gauge("cloudlet_vmm_up",
+              "1 when the VMM answered the scrape's Health call, else 0 (and "
+              "no other metric of it is reported)",
+              vmm.address, vmm.health.ok() ? 1 : 0);
   }
-  return families;
+  for (const VmmProbe& vmm : fleet.vmms) {
+    if (vmm.health.ok()) AddVmm(vmm.address, *vmm.health, out);
+  }
+  return out.Take();
 }
 
 std::string ScrapeText(const prometheus::Registry& registry,
-                       const absl::StatusOr<v1::VmmHealthResponse>& health) {
+                       const FleetProbe& fleet) {
   std::vector<prometheus::MetricFamily> families = registry.Collect();
-  for (prometheus::MetricFamily& family : VmmMetricFamilies(health)) {
+  for (prometheus::MetricFamily& family : VmmMetricFamilies(fleet)) {
     families.push_back(std::move(family));
   }
   return prometheus::TextSerializer().Serialize(families);

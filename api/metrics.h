@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "agent.pb.h"
+#include "api/vmm/vmm_fleet.h"
 #include "vmm.pb.h"
 
 namespace cloudlet::api {
@@ -70,27 +71,32 @@ class ApiMetrics {
   prometheus::Family<prometheus::Counter>& invocations_;
 };
 
-// The VMM's state as metric families, built at scrape time from its Health
-// answer (so that the VMM keeps the numbers and the API keeps no copy):
+// The VMMs' state as metric families, built at scrape time from each
+// one's Health answer (so that the VMMs keep the numbers and the API keeps
+// no copy). Every sample but the first carries vmm="ADDRESS":
+//   cloudlet_vmms_ready                              gauge (no vmm label)
 //   cloudlet_vmm_up                                  gauge, 1 or 0
-// and, when the VMM answered:
+// and, for each VMM that answered:
 //   cloudlet_vms_running                             gauge
 //   cloudlet_runs_running                            gauge (hold a VM slot)
 //   cloudlet_runs_queued                             gauge
 //   cloudlet_vm_slots                                gauge (--max_vms)
 //   cloudlet_run_queue_capacity                      gauge (--max_queue)
+//   cloudlet_vmm_runs_accepted_total                 counter
 //   cloudlet_artifact_cache_hits_total{artifact}     counter
 //   cloudlet_artifact_builds_total{artifact}         counter
 //   cloudlet_artifact_build_failures_total{artifact} counter
-// The counters restart from zero when the VMM restarts, which Prometheus
+//   cloudlet_build_cache_lookups_total{result}       counter (with a cache)
+//   cloudlet_build_cache_stored_total                counter (with a cache)
+// The counters restart from zero when a VMM restarts, which Prometheus
 // treats as a counter reset.
 std::vector<prometheus::MetricFamily> VmmMetricFamilies(
-    const absl::StatusOr<v1::VmmHealthResponse>& health);
+    const FleetProbe& fleet);
 
 // The Prometheus text exposition format (0.0.4) of what `registry` holds
-// followed by VmmMetricFamilies(health).
+// followed by VmmMetricFamilies(fleet).
 std::string ScrapeText(const prometheus::Registry& registry,
-                       const absl::StatusOr<v1::VmmHealthResponse>& health);
+                       const FleetProbe& fleet);
 
 // The Content-Type of ScrapeText's answer.
 inline constexpr char kMetricsContentType[] =

@@ -170,20 +170,31 @@ TEST(ApiMetrics, ReportsTheActiveStreamsItWasLastGiven) {
   EXPECT_EQ(streams->gauge.value, 3);
 }
 
+constexpr char kVmmA[] = "127.0.0.1:50061";
+constexpr char kVmmB[] = "127.0.0.1:50062";
+
+FleetProbe Fleet(std::vector<VmmProbe> vmms) {
+  FleetProbe fleet;
+  fleet.vmms = std::move(vmms);
+  return fleet;
+}
+
 TEST(VmmMetricFamilies, AnUnreachableVmmIsOnlyVmmUpZero) {
-  std::vector<prometheus::MetricFamily> families =
-      VmmMetricFamilies(absl::UnavailableError("no VMM"));
-  ASSERT_EQ(families.size(), 1u);
-  EXPECT_EQ(families[0].name, "cloudlet_vmm_up");
-  ASSERT_EQ(families[0].metric.size(), 1u);
-  EXPECT_EQ(families[0].metric[0].gauge.value, 0);
+  std::vector<prometheus::MetricFamily> families = VmmMetricFamilies(
+      Fleet({{kVmmA, absl::UnavailableError("no VMM")}}));
+  ASSERT_EQ(families.size(), 2u);
+  EXPECT_EQ(FindSample(families, "cloudlet_vmms_ready", {})->gauge.value, 0);
+  EXPECT_EQ(
+      FindSample(families, "cloudlet_vmm_up", {{"vmm", kVmmA}})->gauge.value,
+      0);
 }
 
 TEST(VmmMetricFamilies, ReportsTheVmmGaugesAndPerArtifactCounters) {
-  std::vector<prometheus::MetricFamily> families = VmmMetricFamilies(Health());
+  std::vector<prometheus::MetricFamily> families =
+      VmmMetricFamilies(Fleet({{kVmmA, Health()}}));
   auto gauge = [&](const std::string& name) {
     std::optional<prometheus::ClientMetric> sample =
-        FindSample(families, name, {});
+        FindSample(families, name, {{"vmm", kVmmA}});
     return sample ? sample->gauge.value : -1;
   };
   EXPECT_EQ(gauge("cloudlet_vmm_up"), 1);
@@ -194,8 +205,8 @@ TEST(VmmMetricFamilies, ReportsTheVmmGaugesAndPerArtifactCounters) {
   EXPECT_EQ(gauge("cloudlet_run_queue_capacity"), 16);
 
   auto counter = [&](const std::string& name, const std::string& artifact) {
-    std::optional<prometheus::ClientMetric> sample =
-        FindSample(families, name, {{"artifact", artifact}});
+    std::optional<prometheus::ClientMetric> sample = FindSample(
+        families, name, {{"vmm", kVmmA}, {"artifact", artifact}});
     return sample ? sample->counter.value : -1;
   };
   EXPECT_EQ(counter("cloudlet_artifact_cache_hits_total", "kernel"), 7);
@@ -208,24 +219,56 @@ TEST(VmmMetricFamilies, ReportsTheVmmGaugesAndPerArtifactCounters) {
             prometheus::MetricType::Counter);
 }
 
+TEST(VmmMetricFamilies, ReportsEachVmmUnderItsAddressAndCountsTheReadyOnes) {
+  v1::VmmHealthResponse busy = Health();
+  busy.set_ready(false);
+  busy.set_runs_accepted(9);
+  v1::VmmHealthResponse idle = Health();
+  idle.set_running_runs(0);
+  std::vector<prometheus::MetricFamily> families = VmmMetricFamilies(
+      Fleet({{kVmmA, busy},
+             {kVmmB, idle},
+             {"127.0.0.1:50063", absl::UnavailableError("gone")}}));
+  EXPECT_EQ(FindSample(families, "cloudlet_vmms_ready", {})->gauge.value, 1);
+  EXPECT_EQ(FindSample(families, "cloudlet_runs_running", {{"vmm", kVmmA}})
+                ->gauge.value,
+            3);
+  EXPECT_EQ(FindSample(families, "cloudlet_runs_running", {{"vmm", kVmmB}})
+                ->gauge.value,
+            0);
+  EXPECT_EQ(FindSample(families, "cloudlet_vmm_runs_accepted_total",
+                       {{"vmm", kVmmA}})
+                ->counter.value,
+            9);
+  EXPECT_EQ(FindSample(families, "cloudlet_vmm_up",
+                       {{"vmm", "127.0.0.1:50063"}})
+                ->gauge.value,
+            0);
+  EXPECT_FALSE(FindSample(families, "cloudlet_runs_running",
+                          {{"vmm", "127.0.0.1:50063"}})
+                   .has_value());
+}
+
 TEST(VmmMetricFamilies, ReportsBuildCacheHitsMissesAndStoresWhenTheVmmKeepsBuilds) {
   v1::VmmHealthResponse health = Health();
-  EXPECT_EQ(FindFamily(VmmMetricFamilies(health),
+  EXPECT_EQ(FindFamily(VmmMetricFamilies(Fleet({{kVmmA, health}})),
                        "cloudlet_build_cache_lookups_total"),
             nullptr);
   health.mutable_build_cache()->set_hits(3);
   health.mutable_build_cache()->set_misses(2);
   health.mutable_build_cache()->set_stored(1);
-  std::vector<prometheus::MetricFamily> families = VmmMetricFamilies(health);
+  std::vector<prometheus::MetricFamily> families =
+      VmmMetricFamilies(Fleet({{kVmmA, health}}));
   auto lookups = [&](const std::string& result) {
-    std::optional<prometheus::ClientMetric> sample = FindSample(
-        families, "cloudlet_build_cache_lookups_total", {{"result", result}});
+    std::optional<prometheus::ClientMetric> sample =
+        FindSample(families, "cloudlet_build_cache_lookups_total",
+                   {{"vmm", kVmmA}, {"result", result}});
     return sample ? sample->counter.value : -1;
   };
   EXPECT_EQ(lookups("hit"), 3);
   EXPECT_EQ(lookups("miss"), 2);
-  std::optional<prometheus::ClientMetric> stored =
-      FindSample(families, "cloudlet_build_cache_stored_total", {});
+  std::optional<prometheus::ClientMetric> stored = FindSample(
+      families, "cloudlet_build_cache_stored_total", {{"vmm", kVmmA}});
   ASSERT_TRUE(stored.has_value());
   EXPECT_EQ(stored->counter.value, 1);
 }
@@ -236,7 +279,7 @@ TEST(ScrapeText, IsPrometheusTextWithTheApiAndVmmMetrics) {
   metrics.RecordResult(v1::PYTHON, FailedResult(v1::TIMEOUT));
   metrics.RecordResult(v1::SHELL, DoneResult(0));
 
-  std::string text = ScrapeText(registry, Health());
+  std::string text = ScrapeText(registry, Fleet({{kVmmA, Health()}}));
   EXPECT_THAT(text, HasSubstr("# TYPE cloudlet_runs_total counter\n"));
   EXPECT_THAT(text, HasSubstr("cloudlet_runs_total{language=\"python\","
                               "outcome=\"timeout\"} 1\n"));
@@ -247,13 +290,14 @@ TEST(ScrapeText, IsPrometheusTextWithTheApiAndVmmMetrics) {
   EXPECT_THAT(text, HasSubstr("cloudlet_run_stage_duration_seconds_bucket{"
                               "language=\"shell\",stage=\"total\",le=\"2.5\"}"
                               " 1\n"));
-  EXPECT_THAT(text, HasSubstr("cloudlet_vmm_up 1\n"));
+  EXPECT_THAT(text, HasSubstr("cloudlet_vmm_up{vmm=\"127.0.0.1:50061\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("# TYPE cloudlet_vms_running gauge\n"));
-  EXPECT_THAT(text, HasSubstr("cloudlet_artifact_cache_hits_total{artifact="
-                              "\"image/shell\"} 6\n"));
+  EXPECT_THAT(text, HasSubstr("cloudlet_artifact_cache_hits_total{vmm=\""
+                              "127.0.0.1:50061\",artifact=\"image/shell\"} 6\n"));
 
-  std::string down = ScrapeText(registry, absl::UnavailableError("no VMM"));
-  EXPECT_THAT(down, HasSubstr("cloudlet_vmm_up 0\n"));
+  std::string down = ScrapeText(
+      registry, Fleet({{kVmmA, absl::UnavailableError("no VMM")}}));
+  EXPECT_THAT(down, HasSubstr("cloudlet_vmm_up{vmm=\"127.0.0.1:50061\"} 0\n"));
   EXPECT_THAT(down, HasSubstr("cloudlet_runs_total{"));
   EXPECT_THAT(down, Not(HasSubstr("cloudlet_vms_running")));
 }

@@ -6,7 +6,7 @@
 #include "api/functions/function_registry.h"
 #include "api/http/run_handler.h"
 #include "api/metrics.h"
-#include "api/vmm_client.h"
+#include "api/vmm/vmm_client.h"
 
 namespace cloudlet::api {
 

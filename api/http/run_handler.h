@@ -10,7 +10,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "api/metrics.h"
-#include "api/vmm_client.h"
+#include "api/vmm/vmm_client.h"
 
 namespace cloudlet::api {
 

@@ -73,6 +73,7 @@ ApiServer::ApiServer(ApiServerOptions options,
     : options_(std::move(options)),
       on_shutdown_requested_(std::move(on_shutdown)),
       vmm_(options_.vmm),
+      fleet_(options_.vmm.target, options_.vmm.security),
       metrics_(registry_),
       run_handler_(&vmm_, &streams_, &metrics_, options_.run),
       function_registry_(
@@ -264,27 +265,49 @@ void ApiServer::RegisterRoutes() {
 }
 
 void ApiServer::HandleHealth(httplib::Response& response) {
+  const FleetProbe fleet = fleet_.Probe(options_.vmm.connect_timeout);
   Struct body;
   Struct& api = *(*body.mutable_fields())["api"].mutable_struct_value();
   (*api.mutable_fields())["serving"].set_bool_value(true);
   (*api.mutable_fields())["version"].set_string_value(CLOUDLET_VERSION);
   (*api.mutable_fields())["streams"].set_number_value(streams_.active());
   (*api.mutable_fields())["vmm_target"].set_string_value(vmm_.target());
+  (*api.mutable_fields())["vmms_ready"].set_number_value(fleet.ready());
 
-  absl::StatusOr<v1::VmmHealthResponse> vmm = vmm_.Health();
-  int status = 200;
-  if (vmm.ok()) {
-    (*body.mutable_fields())["vmm"] = ToValue(*vmm);
-    if (!vmm->ready()) status = 503;
-  } else {
-    Struct& error = *(*body.mutable_fields())["vmm"].mutable_struct_value();
+  // "vmms": each VMM's own answer; "vmm": one that takes runs (the shape
+  // of a single-VMM API, kept for its readers).
+  auto unreachable = [](const absl::Status& why) {
+    Value value;
+    Struct& error = *value.mutable_struct_value();
     (*error.mutable_fields())["reachable"].set_bool_value(false);
     (*error.mutable_fields())["code"].set_string_value(
-        absl::StatusCodeToString(vmm.status().code()));
+        absl::StatusCodeToString(why.code()));
     (*error.mutable_fields())["message"].set_string_value(
-        std::string(vmm.status().message()));
-    status = 503;
+        std::string(why.message()));
+    return value;
+  };
+  google::protobuf::ListValue& vmms =
+      *(*body.mutable_fields())["vmms"].mutable_list_value();
+  for (const VmmProbe& vmm : fleet.vmms) {
+    Value entry = vmm.health.ok() ? ToValue(*vmm.health)
+                                  : unreachable(vmm.health.status());
+    Struct& fields = *entry.mutable_struct_value();
+    (*fields.mutable_fields())["address"].set_string_value(vmm.address);
+    if (vmm.health.ok()) {
+      (*fields.mutable_fields())["reachable"].set_bool_value(true);
+    }
+    *vmms.add_values() = std::move(entry);
   }
+  if (const VmmProbe* representative = fleet.Representative();
+      representative != nullptr) {
+    (*body.mutable_fields())["vmm"] = ToValue(*representative->health);
+  } else if (!fleet.resolved.ok()) {
+    (*body.mutable_fields())["vmm"] = unreachable(fleet.resolved);
+  } else if (!fleet.vmms.empty()) {
+    (*body.mutable_fields())["vmm"] =
+        unreachable(fleet.vmms.front().health.status());
+  }
+  const int status = fleet.ready() > 0 ? 200 : 503;
   (*body.mutable_fields())["status"].set_string_value(status == 200
                                                           ? "ok"
                                                           : "unavailable");
@@ -293,14 +316,13 @@ void ApiServer::HandleHealth(httplib::Response& response) {
 
 void ApiServer::HandleMetrics(httplib::Response& response) {
   metrics_.SetActiveStreams(streams_.active());
-  absl::StatusOr<v1::VmmHealthResponse> vmm =
-      vmm_.Health(options_.metrics_vmm_timeout);
-  if (!vmm.ok()) {
+  const FleetProbe fleet = fleet_.Probe(options_.metrics_vmm_timeout);
+  if (!fleet.resolved.ok()) {
     spdlog::debug("event=metrics_without_vmm error=\"{}\"",
-                  vmm.status().ToString());
+                  fleet.resolved.ToString());
   }
   response.status = 200;
-  response.set_content(ScrapeText(registry_, vmm), kMetricsContentType);
+  response.set_content(ScrapeText(registry_, fleet), kMetricsContentType);
 }
 
 void ApiServer::HandleShutdown(const httplib::Request& request,

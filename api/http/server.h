@@ -16,7 +16,8 @@
 #include "api/functions/function_registry.h"
 #include "api/http/functions_handler.h"
 #include "api/http/run_handler.h"
-#include "api/vmm_client.h"
+#include "api/vmm/vmm_client.h"
+#include "api/vmm/vmm_fleet.h"
 
 namespace cloudlet::api {
 
@@ -32,8 +33,8 @@ struct ApiServerOptions {
   absl::Duration drain_timeout = absl::Seconds(30);
   // Worker threads: every streaming run holds one for its whole length.
   size_t threads = 64;
-  // How long GET /metrics waits for the VMM's Health answer; past it the
-  // scrape reports cloudlet_vmm_up 0 and the API's own metrics only.
+  // How long GET /metrics waits for each VMM's Health answer; past it the
+  // scrape reports that VMM's cloudlet_vmm_up as 0.
   absl::Duration metrics_vmm_timeout = absl::Seconds(1);
   // The function registry's SQLite file; when empty, or when it cannot be
   // opened, the function routes answer 503 saying why and /run works on.
@@ -51,9 +52,9 @@ struct ApiServerOptions {
 //   POST /shutdown  asks the VMM to shut down; answers Cloudlet's
 //                   {"success": bool, ...}; then `on_shutdown_requested`
 //                   runs so that the owner stops this server too
-//   GET  /healthz   {"api": {...}, "vmm": {...}}: 200 when the VMM is ready,
-//                   503 otherwise
-//   GET  /metrics   Prometheus text format: the API's run metrics and the
+//   GET  /healthz   {"status", "api": {...}, "vmm": {...}, "vmms": [...]}:
+//                   each VMM's state; 200 when one takes runs, else 503
+//   GET  /metrics   Prometheus text format: the API's run metrics and each
 //                   VMM's gauges and counters (metrics.h)
 //   /functions...   deploy, list, show, delete, invoke (functions_handler.h)
 // Anything else is 404, a known path with another method 405; every error
@@ -88,6 +89,7 @@ class ApiServer {
   ApiServerOptions options_;
   std::function<void()> on_shutdown_requested_;
   VmmClient vmm_;
+  VmmFleet fleet_;  // per-VMM state for /healthz and /metrics
   StreamCounter streams_;
   prometheus::Registry registry_;
   ApiMetrics metrics_;

@@ -79,10 +79,13 @@ TEST_F(CliRunTest, ASecondRunOfUnchangedCodeSaysBuildCachedAndShowsNoCompilerOut
       HttpCall("GET", absl::StrCat(chain_->api_url(), "/metrics"), "",
                absl::Seconds(10));
   ASSERT_TRUE(metrics.ok()) << metrics.status();
+  const std::string vmm = absl::StrCat("vmm=\"127.0.0.1:", chain_->vmm_port(), "\"");
   EXPECT_THAT(metrics->body,
-              HasSubstr("cloudlet_build_cache_lookups_total{result=\"hit\"} 1"));
+              HasSubstr(absl::StrCat("cloudlet_build_cache_lookups_total{", vmm,
+                                     ",result=\"hit\"} 1")));
   EXPECT_THAT(metrics->body,
-              HasSubstr("cloudlet_build_cache_lookups_total{result=\"miss\"} 2"));
+              HasSubstr(absl::StrCat("cloudlet_build_cache_lookups_total{", vmm,
+                                     ",result=\"miss\"} 2")));
 }
 
 TEST_F(CliRunTest, DeployListShowInvokeAndDeleteAFunction) {

@@ -31,6 +31,7 @@ class Chain {
   std::string api_url() const { return api_->url(); }
   std::string vmm_address() const;
   pid_t vmm_pid() const { return vmm_.pid(); }
+  int vmm_port() const { return vmm_port_; }
   // The processes themselves, for tests about one of them going away (a
   // VMM killed mid-run, an API exiting after POST /shutdown). Owned by the
   // chain; a test may signal and reap them, the destructor copes.

@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "common/sync/poll.h"
 #include "gmock/gmock.h"
@@ -31,11 +32,20 @@ constexpr char kShellImageHits[] =
 constexpr char kKernelHits[] =
     R"(cloudlet_artifact_cache_hits_total{artifact="kernel"})";
 
-// The value of `series` (name and labels as the text format writes them)
-// in a scrape; nullopt when the scrape has no such sample.
+// The value of `series` (name and labels as the text format writes them,
+// but for the vmm label: these chains have one VMM) in a scrape; nullopt
+// when the scrape has no such sample.
 std::optional<double> Sample(const std::string& scrape,
                              const std::string& series) {
-  for (absl::string_view line : absl::StrSplit(scrape, '\n')) {
+  for (absl::string_view raw : absl::StrSplit(scrape, '\n')) {
+    std::string unlabelled(raw);
+    if (size_t at = unlabelled.find("vmm=\""); at != std::string::npos) {
+      size_t end = unlabelled.find('"', at + 5);
+      if (end != std::string::npos && unlabelled[end + 1] == ',') ++end;
+      if (end != std::string::npos) unlabelled.erase(at, end + 1 - at);
+      absl::StrReplaceAll({{"{}", ""}}, &unlabelled);
+    }
+    absl::string_view line = unlabelled;
     if (!absl::ConsumePrefix(&line, series) || !absl::ConsumePrefix(&line, " "))
       continue;
     double value = 0;

@@ -13,7 +13,10 @@ namespace cloudlet::testing {
 
 absl::StatusOr<std::unique_ptr<VmmProcess>> VmmProcess::Start(
     const std::vector<std::string>& flags,
-    std::filesystem::path runtime_dir) {
+    std::filesystem::path runtime_dir, const TlsClientFiles& tls) {
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      MakeChannelCredentials(tls);
+  if (!credentials.ok()) return credentials.status();
   absl::StatusOr<TempDir> work = TempDir::Create("vmm-test-");
   if (!work.ok()) return work.status();
   if (runtime_dir.empty()) runtime_dir = work->path() / "runtime";
@@ -45,8 +48,12 @@ absl::StatusOr<std::unique_ptr<VmmProcess>> VmmProcess::Start(
       });
   if (!started.ok()) return started;
 
+  grpc::ChannelArguments args;
+  if (!tls.server_name.empty()) args.SetSslTargetNameOverride(tls.server_name);
   std::unique_ptr<VmmProcess> vmm(new VmmProcess(
-      *std::move(process), *std::move(work), runtime_dir, port));
+      *std::move(process), *std::move(work), runtime_dir, port,
+      grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port),
+                                *credentials, args)));
   absl::Status ready = PollUntil(
       "cloudlet-vmm's Health", absl::Now() + absl::Seconds(30),
       [&]() -> absl::StatusOr<bool> {
@@ -62,13 +69,13 @@ absl::StatusOr<std::unique_ptr<VmmProcess>> VmmProcess::Start(
 }
 
 VmmProcess::VmmProcess(ChildProcess process, std::optional<TempDir> owned_dir,
-                       std::filesystem::path runtime_dir, int port)
+                       std::filesystem::path runtime_dir, int port,
+                       std::shared_ptr<grpc::Channel> channel)
     : process_(std::move(process)),
       owned_dir_(std::move(owned_dir)),
       runtime_dir_(std::move(runtime_dir)),
       port_(port),
-      channel_(grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                                   grpc::InsecureChannelCredentials())),
+      channel_(std::move(channel)),
       stub_(v1::VmmService::NewStub(channel_)) {}
 
 VmmProcess::~VmmProcess() { process_.Kill(); }

@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "common/process/subprocess.h"
 #include "common/process/temp_dir.h"
+#include "common/rpc/tls.h"
 #include "vmm.grpc.pb.h"
 
 namespace cloudlet::testing {
@@ -26,10 +27,12 @@ namespace cloudlet::testing {
 class VmmProcess {
  public:
   // Starts the VMM with `flags` added and waits (with a deadline) until
-  // its Health says ready. `runtime_dir` empty: a fresh temp dir.
+  // its Health says ready. `runtime_dir` empty: a fresh temp dir. `tls`:
+  // how stub() reaches a VMM that serves TLS (plaintext when it names no
+  // file).
   static absl::StatusOr<std::unique_ptr<VmmProcess>> Start(
       const std::vector<std::string>& flags = {},
-      std::filesystem::path runtime_dir = {});
+      std::filesystem::path runtime_dir = {}, const TlsClientFiles& tls = {});
   ~VmmProcess();
 
   v1::VmmService::Stub& stub() { return *stub_; }
@@ -47,7 +50,8 @@ class VmmProcess {
 
  private:
   VmmProcess(ChildProcess process, std::optional<TempDir> owned_dir,
-             std::filesystem::path runtime_dir, int port);
+             std::filesystem::path runtime_dir, int port,
+             std::shared_ptr<grpc::Channel> channel);
 
   ChildProcess process_;
   std::optional<TempDir> owned_dir_;

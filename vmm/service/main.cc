@@ -19,7 +19,9 @@
 #include "common/flags.h"
 #include "common/logging.h"
 #include "common/sync/mutex_checks.h"
+#include "common/rpc/net.h"
 #include "common/rpc/port_file.h"
+#include "common/rpc/tls.h"
 #include "common/process/termination_signal.h"
 #include "spdlog/spdlog.h"
 #include "vmm/artifacts/artifact_cache.h"
@@ -46,6 +48,16 @@
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "HOST:PORT to serve VmmService on (port 0 picks a free one)");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM certificate chain to serve gRPC over TLS with (with "
+          "--tls_key_file); default plaintext");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "with TLS: only clients presenting a certificate signed by this CA "
+          "may call (mutual TLS)");
+ABSL_FLAG(bool, allow_plaintext, false,
+          "serve plaintext gRPC on an address other hosts reach (anyone who "
+          "reaches the port can run code: keep it behind a network policy)");
 ABSL_FLAG(std::string, port_file, "",
           "if set, the bound port is written to this file once serving");
 ABSL_FLAG(std::string, log_level, "info",
@@ -240,6 +252,12 @@ absl::StatusOr<VmBackend> MakeVmBackend(vmm::Accel accel,
   return backend;
 }
 
+// The host of a HOST:PORT listen address ("[::1]:50051" -> "[::1]").
+std::string ListenHost(const std::string& listen) {
+  size_t colon = listen.rfind(':');
+  return colon == std::string::npos ? listen : listen.substr(0, colon);
+}
+
 int Fail(const absl::Status& status) {
   spdlog::error("event=startup_failed error=\"{}\"",
                 std::string(status.message()));
@@ -252,13 +270,37 @@ int Serve() {
   absl::StatusOr<vmm::Accel> accel = ChooseAccel(absl::GetFlag(FLAGS_accel));
   if (!accel.ok()) return Fail(accel.status());
 
+  const std::string listen = absl::GetFlag(FLAGS_listen);
+  cloudlet::TlsServerFiles tls;
+  tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
+  tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      cloudlet::MakeServerCredentials(tls);
+  if (!credentials.ok()) return Fail(credentials.status());
+  if (!tls.enabled() && !absl::GetFlag(FLAGS_allow_plaintext) &&
+      !cloudlet::IsLoopbackHost(ListenHost(listen))) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "--listen=", listen,
+        " is reachable from other hosts: serve TLS (--tls_cert_file, "
+        "--tls_key_file, --tls_client_ca_file) or say --allow_plaintext")));
+  }
+  if (tls.enabled() && tls.client_ca_file.empty() &&
+      !cloudlet::IsLoopbackHost(ListenHost(listen))) {
+    spdlog::warn(
+        "event=tls_without_client_auth listen={} note=\"any client that "
+        "reaches the port can run code; give --tls_client_ca_file\"",
+        listen);
+  }
+
   std::filesystem::path runtime_dir = absl::GetFlag(FLAGS_runtime_dir);
   if (runtime_dir.empty()) runtime_dir = vmm::DefaultRuntimeDir();
 
   absl::StatusOr<VmBackend> backend = MakeVmBackend(*accel, runtime_dir);
   if (!backend.ok()) return Fail(backend.status());
   vmm::VmmServerOptions options;
-  options.listen = absl::GetFlag(FLAGS_listen);
+  options.listen = listen;
+  if (tls.enabled()) options.credentials = *std::move(credentials);
   options.max_vms = absl::GetFlag(FLAGS_max_vms) > 0
                         ? absl::GetFlag(FLAGS_max_vms)
                         : Cores();

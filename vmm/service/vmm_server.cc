@@ -31,7 +31,10 @@ absl::StatusOr<std::unique_ptr<VmmServer>> VmmServer::Start(
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(server->options_.listen,
-                           grpc::InsecureServerCredentials(), &server->port_);
+                           server->options_.credentials != nullptr
+                               ? server->options_.credentials
+                               : grpc::InsecureServerCredentials(),
+                           &server->port_);
   builder.RegisterService(&server->service_);
   server->server_ = builder.BuildAndStart();
   if (server->server_ != nullptr) {
@@ -47,9 +50,10 @@ absl::StatusOr<std::unique_ptr<VmmServer>> VmmServer::Start(
                      "--listen"));
   }
   spdlog::info(
-      "event=serving listen={} port={} max_vms={} max_queue={} accel={} "
+      "event=serving listen={} port={} tls={} max_vms={} max_queue={} accel={} "
       "runtime_dir={}",
-      server->options_.listen, server->port_, server->slots_.max_running(),
+      server->options_.listen, server->port_,
+      server->options_.credentials != nullptr, server->slots_.max_running(),
       server->slots_.max_queue(), AccelName(server->vms_->accel()),
       server->options_.runtime_dir.string());
   return server;

@@ -26,6 +26,8 @@ namespace cloudlet::vmm {
 
 struct VmmServerOptions {
   std::string listen = "127.0.0.1:50051";  // HOST:PORT; port 0 picks one
+  // TLS (common/rpc/tls.h); null: plaintext.
+  std::shared_ptr<grpc::ServerCredentials> credentials;
   int max_vms = 1;      // runs holding a VM at once
   int max_queue = 16;   // runs waiting for a VM beyond those
   // How long runs may go on after a shutdown request before they are

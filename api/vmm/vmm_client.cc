@@ -1,9 +1,10 @@
-#include "api/vmm_client.h"
+#include "api/vmm/vmm_client.h"
 
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "api/vmm/vmm_channel.h"
 #include "common/rpc/grpc_status.h"
 
 namespace cloudlet::api {
@@ -34,23 +35,6 @@ constexpr char kRunsServiceConfig[] = R"json({
 // busy ones included, so that a full VMM still reports itself.
 constexpr char kControlServiceConfig[] =
     R"json({"loadBalancingConfig": [{"round_robin": {}}]})json";
-
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target,
-                                           const char* service_config) {
-  grpc::ChannelArguments args;
-  args.SetServiceConfigJSON(service_config);
-  // A request is kept for retries up to this size; a bigger one is sent
-  // once (the default, 256 KiB, is below what a project may send).
-  args.SetInt(GRPC_ARG_PER_RPC_RETRY_BUFFER_SIZE, 64 << 20);
-  // Reconnect quickly when the VMM (re)starts after the API: the default
-  // backoff (1 s growing to 120 s) would keep answering 503 long after it
-  // is back.
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  return grpc::CreateCustomChannel(
-      target, grpc::InsecureChannelCredentials(), args);
-}
 
 }  // namespace
 
@@ -99,9 +83,11 @@ void RunStream::ReadAll(
 
 VmmClient::VmmClient(VmmClientOptions options)
     : options_(std::move(options)),
-      runs_channel_(MakeChannel(options_.target, kRunsServiceConfig)),
+      runs_channel_(MakeVmmChannel(options_.target, kRunsServiceConfig,
+                                   options_.security)),
       runs_stub_(v1::VmmService::NewStub(runs_channel_)),
-      control_channel_(MakeChannel(options_.target, kControlServiceConfig)),
+      control_channel_(MakeVmmChannel(options_.target, kControlServiceConfig,
+                                      options_.security)),
       control_stub_(v1::VmmService::NewStub(control_channel_)) {
   // Connect both now, so that the first run does not wait for a handshake
   // and, on the runs' channel, a first health check.

@@ -1,5 +1,5 @@
-#ifndef CLOUDLET_API_VMM_CLIENT_H_
-#define CLOUDLET_API_VMM_CLIENT_H_
+#ifndef CLOUDLET_API_VMM_VMM_CLIENT_H_
+#define CLOUDLET_API_VMM_VMM_CLIENT_H_
 
 #include <grpcpp/grpcpp.h>
 
@@ -14,12 +14,14 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "api/vmm/vmm_channel.h"
 #include "vmm.grpc.pb.h"
 
 namespace cloudlet::api {
 
 struct VmmClientOptions {
   std::string target = "127.0.0.1:50051";
+  VmmChannelSecurity security;  // plaintext by default
   // How long a call may wait for the VMM to be reachable before it fails
   // with UNAVAILABLE (the API then answers 503 instead of hanging).
   absl::Duration connect_timeout = absl::Seconds(1);
@@ -114,4 +116,4 @@ class VmmClient {
 
 }  // namespace cloudlet::api
 
-#endif  // CLOUDLET_API_VMM_CLIENT_H_
+#endif  // CLOUDLET_API_VMM_VMM_CLIENT_H_
