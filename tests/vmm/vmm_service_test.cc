@@ -25,8 +25,10 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/process/subprocess.h"
+#include "common/rpc/net.h"
 #include "common/sync/poll.h"
 #include "common/workload_names.h"
+#include "grpc_health_v1.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "tests/support/no_vm_left.h"
 #include "tests/vmm/vmm_process.h"
@@ -481,6 +483,68 @@ TEST_F(VmmServiceTest, OneVmOneQueuedAndTheThirdRunIsRefused) {
       second.Find([](const v1::RunEvent& e) { return e.has_booted(); });
   ASSERT_GE(second_booted, 0);
   EXPECT_GE(second.events[second_booted].at, first.events.back().at);
+}
+
+// What grpc.health.v1 at `address` says of `service` ("" : the server).
+grpc::health::v1::HealthCheckResponse::ServingStatus HealthOf(
+    const std::string& address, const std::string& service) {
+  auto stub = grpc::health::v1::Health::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
+  grpc::health::v1::HealthCheckResponse response;
+  grpc::Status status = stub->Check(&context, request, &response);
+  EXPECT_TRUE(status.ok()) << address << " " << status.error_message();
+  return response.status();
+}
+
+TEST_F(VmmServiceTest,
+       TheProbePortStaysServingWhileBusyAndTheRunsServiceSaysWhenFull) {
+  absl::StatusOr<uint16_t> port = PickFreeLoopbackPort();
+  ASSERT_TRUE(port.ok());
+  const std::string probes = absl::StrCat("127.0.0.1:", *port);
+  StartVmm({"--max_vms=1", "--max_queue=0",
+            absl::StrCat("--health_listen=", probes)});
+  const std::string main = absl::StrCat("127.0.0.1:", vmm_->port());
+  using Status = grpc::health::v1::HealthCheckResponse;
+  EXPECT_EQ(HealthOf(probes, ""), Status::SERVING);
+  EXPECT_EQ(HealthOf(probes, "cloudlet.v1.VmmService"), Status::SERVING);
+
+  absl::Notification started;
+  std::thread client([&] {
+    RunWorkload(vmm_->stub(), Shell("echo started\nsleep 3\n"), nullptr,
+                [&](const v1::RunEvent& event) {
+                  if (event.has_output() && !started.HasBeenNotified()) {
+                    started.Notify();
+                  }
+                });
+    if (!started.HasBeenNotified()) started.Notify();
+  });
+  ASSERT_TRUE(started.WaitForNotificationWithTimeout(kRunDeadline));
+  // Full: balancers go elsewhere, but a liveness probe must not restart it.
+  EXPECT_EQ(HealthOf(main, "cloudlet.v1.VmmService"), Status::NOT_SERVING);
+  EXPECT_EQ(HealthOf(probes, "cloudlet.v1.VmmService"), Status::NOT_SERVING);
+  EXPECT_EQ(HealthOf(probes, ""), Status::SERVING);
+
+  // Shutting down (the run still finishing): probes see it go.
+  {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    v1::ShutdownRequest request;
+    request.mutable_grace()->set_seconds(60);
+    v1::ShutdownResponse response;
+    ASSERT_TRUE(vmm_->stub().Shutdown(&context, request, &response).ok());
+  }
+  EXPECT_TRUE(PollUntil("the probe port to say NOT_SERVING",
+                        absl::Now() + absl::Seconds(5),
+                        [&]() -> absl::StatusOr<bool> {
+                          return HealthOf(probes, "") == Status::NOT_SERVING;
+                        })
+                  .ok());
+  client.join();
+  EXPECT_TRUE(vmm_->WaitForExit(absl::Seconds(10)).ok());
 }
 
 TEST_F(VmmServiceTest, ShutdownLetsARunningRunFinishAndThenExitsZero) {

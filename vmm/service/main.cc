@@ -58,6 +58,9 @@ ABSL_FLAG(std::string, tls_client_ca_file, "",
 ABSL_FLAG(bool, allow_plaintext, false,
           "serve plaintext gRPC on an address other hosts reach (anyone who "
           "reaches the port can run code: keep it behind a network policy)");
+ABSL_FLAG(std::string, health_listen, "",
+          "HOST:PORT of a plaintext grpc.health.v1-only server for probes "
+          "that speak no TLS (Kubernetes' grpc probes); default none");
 ABSL_FLAG(std::string, port_file, "",
           "if set, the bound port is written to this file once serving");
 ABSL_FLAG(std::string, log_level, "info",
@@ -300,6 +303,7 @@ int Serve() {
   if (!backend.ok()) return Fail(backend.status());
   vmm::VmmServerOptions options;
   options.listen = listen;
+  options.health_listen = absl::GetFlag(FLAGS_health_listen);
   if (tls.enabled()) options.credentials = *std::move(credentials);
   options.max_vms = absl::GetFlag(FLAGS_max_vms) > 0
                         ? absl::GetFlag(FLAGS_max_vms)

@@ -49,6 +49,27 @@ absl::StatusOr<std::unique_ptr<VmmServer>> VmmServer::Start(
                      " (address in use or invalid?); choose another with "
                      "--listen"));
   }
+  if (!server->options_.health_listen.empty()) {
+    grpc::ServerBuilder probes;
+    probes.AddListeningPort(server->options_.health_listen,
+                            grpc::InsecureServerCredentials(),
+                            &server->health_port_);
+    // Any other method is UNIMPLEMENTED; a server must serve something of
+    // its own for gRPC to poll it (the health service is added at start).
+    probes.RegisterCallbackGenericService(&server->probe_fallback_);
+    server->probe_server_ = probes.BuildAndStart();
+    if (server->probe_server_ == nullptr || server->health_port_ == 0) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot listen on ", server->options_.health_listen,
+          " (address in use or invalid?); choose another with "
+          "--health_listen"));
+    }
+    grpc::HealthCheckServiceInterface* health =
+        server->probe_server_->GetHealthCheckService();
+    health->SetServingStatus(true);
+    server->probe_health_.store(health);
+    server->ReportAdmission(server->slots_.accepting());
+  }
   spdlog::info(
       "event=serving listen={} port={} tls={} max_vms={} max_queue={} accel={} "
       "runtime_dir={}",
@@ -83,6 +104,10 @@ VmmServer::VmmServer(VmmServerOptions options,
 }
 
 void VmmServer::ReportAdmission(bool accepting) {
+  if (grpc::HealthCheckServiceInterface* probes = probe_health_.load();
+      probes != nullptr) {
+    probes->SetServingStatus(kVmmHealthServiceName, accepting);
+  }
   grpc::HealthCheckServiceInterface* health = health_.load();
   if (health == nullptr) return;
   health->SetServingStatus(kVmmHealthServiceName, accepting);
@@ -166,6 +191,11 @@ void VmmServer::Shutdown() {
     deadline = grace_deadline_;
   }
   runner_.StopAdmitting();
+  // Probes see the VMM going: Kubernetes stops sending it new traffic.
+  if (grpc::HealthCheckServiceInterface* probes = probe_health_.load();
+      probes != nullptr) {
+    probes->SetServingStatus(false);
+  }
   spdlog::info("event=shutting_down runs_in_flight={} grace_ms={}",
                runner_.in_flight(),
                absl::ToInt64Milliseconds(
@@ -188,6 +218,11 @@ void VmmServer::Shutdown() {
     health_.store(nullptr);
     server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
     server_->Wait();
+  }
+  if (probe_server_ != nullptr) {
+    probe_health_.store(nullptr);
+    probe_server_->Shutdown(absl::ToChronoTime(absl::Now()));
+    probe_server_->Wait();
   }
   {
     absl::MutexLock lock(&mu_);

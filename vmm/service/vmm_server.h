@@ -9,6 +9,7 @@
 #include <string>
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/health_check_service_interface.h>
 
 #include "absl/base/thread_annotations.h"
@@ -28,6 +29,12 @@ struct VmmServerOptions {
   std::string listen = "127.0.0.1:50051";  // HOST:PORT; port 0 picks one
   // TLS (common/rpc/tls.h); null: plaintext.
   std::shared_ptr<grpc::ServerCredentials> credentials;
+  // When set, HOST:PORT of a second, plaintext server with grpc.health.v1
+  // alone, for probes that speak no TLS (Kubernetes' grpc probes): "" is
+  // SERVING until the VMM shuts down (busy or not, so a liveness probe
+  // never restarts a busy VMM); kVmmHealthServiceName mirrors the main
+  // server's.
+  std::string health_listen;
   int max_vms = 1;      // runs holding a VM at once
   int max_queue = 16;   // runs waiting for a VM beyond those
   // How long runs may go on after a shutdown request before they are
@@ -60,6 +67,7 @@ class VmmServer {
   ~VmmServer();
 
   int port() const { return port_; }
+  int health_port() const { return health_port_; }  // 0 without one
   v1::VmmHealthResponse Health() const;
 
   // Stops taking runs now (Run: UNAVAILABLE), sets the grace deadline
@@ -96,6 +104,11 @@ class VmmServer {
   // client (the API over many VMMs) sends new runs elsewhere.
   std::atomic<grpc::HealthCheckServiceInterface*> health_{nullptr};
   int port_ = 0;
+  // The probes' server (options_.health_listen) and its health service.
+  grpc::CallbackGenericService probe_fallback_;
+  std::unique_ptr<grpc::Server> probe_server_;
+  std::atomic<grpc::HealthCheckServiceInterface*> probe_health_{nullptr};
+  int health_port_ = 0;
 
   mutable absl::Mutex mu_;
   bool shutdown_requested_ ABSL_GUARDED_BY(mu_) = false;
