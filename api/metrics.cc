@@ -193,7 +193,8 @@ std::vector<prometheus::MetricFamily> VmmMetricFamilies(
   VmmFamilies out;
   prometheus::MetricFamily& ready = out.Get(
       "cloudlet_vmms_ready",
-      "VMMs behind --vmm_target that answered the scrape and take runs",
+      "VMMs behind --vmm_target that answered the scrape and are not "
+      "shutting down",
       prometheus::MetricType::Gauge);
   ready.metric.emplace_back().gauge.value = fleet.ready();
   for (const VmmProbe& vmm : fleet.vmms) {

@@ -64,7 +64,7 @@ std::unique_ptr<FunctionRegistry> OpenRegistry(
 constexpr char kRoutes[] =
     "the API serves POST /run, /functions (GET, POST), /functions/{name} "
     "(GET, DELETE), POST /functions/{name}/invoke, POST /shutdown, GET "
-    "/healthz and GET /metrics";
+    "/healthz, GET /livez and GET /metrics";
 
 }  // namespace
 
@@ -137,8 +137,9 @@ void ApiServer::RegisterRoutes() {
   // is read: /shutdown as if the body were empty, anything else 400.
   server_.set_pre_routing_handler([this](const httplib::Request& request,
                                          httplib::Response& response) {
-    // /healthz stays open: probes and load balancers carry no token.
-    if (!options_.auth_token.empty() && request.path != "/healthz") {
+    // The probes stay open: probes and load balancers carry no token.
+    if (!options_.auth_token.empty() && request.path != "/healthz" &&
+        request.path != "/livez") {
       absl::Status allowed = CheckBearer(
           request.get_header_value("Authorization"), options_.auth_token);
       if (!allowed.ok()) {
@@ -177,6 +178,12 @@ void ApiServer::RegisterRoutes() {
   server_.Post("/shutdown", [this](const httplib::Request& request,
                                    httplib::Response& response) {
     HandleShutdown(request, response);
+  });
+  // The API process alone, no VMM asked: a liveness probe that does not
+  // restart the API when the VMMs are away.
+  server_.Get("/livez", [](const httplib::Request&,
+                           httplib::Response& response) {
+    response.set_content("{\"status\":\"ok\"}\n", "application/json");
   });
   server_.Get("/healthz", [this](const httplib::Request&,
                                  httplib::Response& response) {
@@ -232,7 +239,7 @@ void ApiServer::RegisterRoutes() {
     server_.Patch(path, not_allowed("POST"));
     server_.Delete(path, not_allowed("POST"));
   }
-  for (const char* path : {"/healthz", "/metrics"}) {
+  for (const char* path : {"/healthz", "/livez", "/metrics"}) {
     server_.Post(path, not_allowed("GET"));
     server_.Put(path, not_allowed("GET"));
     server_.Patch(path, not_allowed("GET"));

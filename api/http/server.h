@@ -53,7 +53,9 @@ struct ApiServerOptions {
 //                   {"success": bool, ...}; then `on_shutdown_requested`
 //                   runs so that the owner stops this server too
 //   GET  /healthz   {"status", "api": {...}, "vmm": {...}, "vmms": [...]}:
-//                   each VMM's state; 200 when one takes runs, else 503
+//                   each VMM's state; 200 when one answers and is not
+//                   shutting down (busy is fine: runs then get 429), else 503
+//   GET  /livez     {"status": "ok"} while the API serves; asks no VMM
 //   GET  /metrics   Prometheus text format: the API's run metrics and each
 //                   VMM's gauges and counters (metrics.h)
 //   /functions...   deploy, list, show, delete, invoke (functions_handler.h)

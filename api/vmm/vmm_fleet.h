@@ -30,10 +30,10 @@ struct FleetProbe {
   absl::Status resolved;  // why the target named no VMM, if it did not
   std::vector<VmmProbe> vmms;
 
-  // The first VMM that answered and takes runs, else the first that
+  // The first VMM that answered and is not shutting down, else the first that
   // answered, else null.
   const VmmProbe* Representative() const;
-  int ready() const;  // VMMs that answered ready
+  int ready() const;  // VMMs that answered and are not shutting down
 };
 
 // Asks each VMM behind a target for its Health, one channel per VMM, for
