@@ -38,6 +38,8 @@ constexpr char kControlServiceConfig[] =
 
 }  // namespace
 
+absl::string_view RunsServiceConfig() { return kRunsServiceConfig; }
+
 RunStream::~RunStream() {
   Cancel();
   if (reader_.joinable()) reader_.join();

@@ -12,6 +12,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "api/vmm/vmm_channel.h"
@@ -31,6 +32,11 @@ struct VmmClientOptions {
   // timeout, and cancellation ends them at once.
   absl::Duration run_deadline = absl::Hours(2);
 };
+
+// The service config of the channel runs go over: round_robin over the
+// VMMs whose grpc.health.v1 status is SERVING, and retries of a Run
+// refused before it was accepted (vmm_client.cc says why each).
+absl::string_view RunsServiceConfig();
 
 // One VmmService.Run call. A background thread reads events into a queue as
 // they arrive, so the HTTP side can wait for the next one with a timeout

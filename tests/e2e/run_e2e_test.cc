@@ -135,7 +135,9 @@ TEST_F(RunE2eTest, TheRustExampleRunTwiceBuildsOnce) {
       "GET", absl::StrCat(chain_->api_url(), "/metrics"), "", absl::Seconds(10));
   ASSERT_TRUE(metrics.ok()) << metrics.status();
   EXPECT_THAT(metrics->body,
-              HasSubstr("cloudlet_build_cache_lookups_total{result=\"hit\"} 1"));
+              HasSubstr(absl::StrCat(
+                  "cloudlet_build_cache_lookups_total{vmm=\"127.0.0.1:",
+                  chain_->vmm_port(), "\",result=\"hit\"} 1")));
 }
 
 TEST_F(RunE2eTest, TwoRunsNeedingTheSameNewImageVariantBuildItOnce) {
