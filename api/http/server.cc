@@ -8,11 +8,13 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "api/functions/postgres_registry.h"
 #include "api/functions/sqlite_registry.h"
 #include "api/http/bearer_auth.h"
 #include "api/http/http_errors.h"
 #include "api/http/json_body.h"
+#include "api/web/web_assets.h"
 #include "spdlog/spdlog.h"
 
 namespace cloudlet::api {
@@ -61,10 +63,35 @@ std::unique_ptr<FunctionRegistry> OpenRegistry(
   return *std::move(registry);
 }
 
+// What needs no token: the probes (load balancers carry none) and the
+// page's own files (it must load to ask for the token; they hold no data).
+bool IsOpenPath(absl::string_view path) {
+  return path == "/healthz" || path == "/livez" || path == "/" ||
+         absl::StartsWith(path, "/web/");
+}
+
+// The page's files and the OpenAPI document. The page runs only its own
+// script and talks only to this API: a workload's output shown in it can
+// never run as script, even if it were ever put in as markup.
+void ServeAsset(const WebAsset& asset, httplib::Response& response) {
+  response.set_header("X-Content-Type-Options", "nosniff");
+  if (asset.name == "index.html") {
+    response.set_header(
+        "Content-Security-Policy",
+        "default-src 'none'; script-src 'self'; style-src 'self'; "
+        "connect-src 'self'; img-src 'self'; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'");
+    response.set_header("Referrer-Policy", "no-referrer");
+  }
+  response.set_content(std::string(asset.content),
+                       std::string(WebAssetContentType(asset)));
+}
+
 constexpr char kRoutes[] =
     "the API serves POST /run, /functions (GET, POST), /functions/{name} "
     "(GET, DELETE), POST /functions/{name}/invoke, POST /shutdown, GET "
-    "/healthz, GET /livez and GET /metrics";
+    "/healthz, GET /livez, GET /metrics, GET /openapi.json and the page at "
+    "GET /";
 
 }  // namespace
 
@@ -137,9 +164,7 @@ void ApiServer::RegisterRoutes() {
   // is read: /shutdown as if the body were empty, anything else 400.
   server_.set_pre_routing_handler([this](const httplib::Request& request,
                                          httplib::Response& response) {
-    // The probes stay open: probes and load balancers carry no token.
-    if (!options_.auth_token.empty() && request.path != "/healthz" &&
-        request.path != "/livez") {
+    if (!options_.auth_token.empty() && !IsOpenPath(request.path)) {
       absl::Status allowed = CheckBearer(
           request.get_header_value("Authorization"), options_.auth_token);
       if (!allowed.ok()) {
@@ -171,53 +196,57 @@ void ApiServer::RegisterRoutes() {
     return httplib::Server::HandlerResponse::Handled;
   });
 
-  server_.Post("/run", [this](const httplib::Request& request,
-                              httplib::Response& response) {
+  Route("POST", "/run", [this](const auto& request, auto& response) {
     run_handler_.Handle(request, response);
   });
-  server_.Post("/shutdown", [this](const httplib::Request& request,
-                                   httplib::Response& response) {
+  Route("POST", "/shutdown", [this](const auto& request, auto& response) {
     HandleShutdown(request, response);
   });
+  Route("GET", "/healthz",
+        [this](const auto&, auto& response) { HandleHealth(response); });
   // The API process alone, no VMM asked: a liveness probe that does not
   // restart the API when the VMMs are away.
-  server_.Get("/livez", [](const httplib::Request&,
-                           httplib::Response& response) {
+  Route("GET", "/livez", [](const auto&, auto& response) {
     response.set_content("{\"status\":\"ok\"}\n", "application/json");
   });
-  server_.Get("/healthz", [this](const httplib::Request&,
-                                 httplib::Response& response) {
-    HandleHealth(response);
+  Route("GET", "/metrics",
+        [this](const auto&, auto& response) { HandleMetrics(response); });
+  Route("GET", "/openapi.json", [](const auto&, auto& response) {
+    ServeAsset(*FindWebAsset("openapi.json"), response);
   });
-  server_.Get("/metrics", [this](const httplib::Request&,
-                                 httplib::Response& response) {
-    HandleMetrics(response);
+  Route("GET", "/", [](const auto&, auto& response) {
+    ServeAsset(*FindWebAsset("index.html"), response);
+  });
+  Route("GET", "/web/{file}", [](const auto& request, auto& response) {
+    const WebAsset* asset = FindWebAsset(request.matches[1].str());
+    if (asset == nullptr || asset->name == "openapi.json") {
+      SetErrorResponse(absl::NotFoundError(absl::StrCat(
+                           request.path, ": the page has no such file")),
+                       response);
+      return;
+    }
+    ServeAsset(*asset, response);
   });
 
   // A function's name is checked by the registry: [^/]+ lets a bad one
   // reach it and get 400 naming the rule, not 404.
-  server_.Post("/functions", [this](const httplib::Request& request,
-                                    httplib::Response& response) {
+  Route("POST", "/functions", [this](const auto& request, auto& response) {
     functions_.Deploy(request, response);
   });
-  server_.Get("/functions", [this](const httplib::Request&,
-                                   httplib::Response& response) {
-    functions_.List(response);
-  });
-  server_.Get(R"(/functions/([^/]+))", [this](const httplib::Request& request,
-                                              httplib::Response& response) {
-    functions_.Show(request, response);
-  });
-  server_.Delete(R"(/functions/([^/]+))",
-                 [this](const httplib::Request& request,
-                        httplib::Response& response) {
-                   functions_.Delete(request, response);
-                 });
-  server_.Post(R"(/functions/([^/]+)/invoke)",
-               [this](const httplib::Request& request,
-                      httplib::Response& response) {
-                 functions_.Invoke(request, response);
-               });
+  Route("GET", "/functions",
+        [this](const auto&, auto& response) { functions_.List(response); });
+  Route("GET", "/functions/{name}",
+        [this](const auto& request, auto& response) {
+          functions_.Show(request, response);
+        });
+  Route("DELETE", "/functions/{name}",
+        [this](const auto& request, auto& response) {
+          functions_.Delete(request, response);
+        });
+  Route("POST", "/functions/{name}/invoke",
+        [this](const auto& request, auto& response) {
+          functions_.Invoke(request, response);
+        });
 
   // A known path with the wrong method is 405 (cpp-httplib would say 404).
   auto not_allowed = [](absl::string_view allow) {
@@ -239,7 +268,8 @@ void ApiServer::RegisterRoutes() {
     server_.Patch(path, not_allowed("POST"));
     server_.Delete(path, not_allowed("POST"));
   }
-  for (const char* path : {"/healthz", "/livez", "/metrics"}) {
+  for (const char* path :
+       {"/healthz", "/livez", "/metrics", "/openapi.json", "/"}) {
     server_.Post(path, not_allowed("GET"));
     server_.Put(path, not_allowed("GET"));
     server_.Patch(path, not_allowed("GET"));
@@ -269,6 +299,26 @@ void ApiServer::RegisterRoutes() {
     SetErrorResponse(absl::InternalError("unexpected failure in the API"),
                      response);
   });
+}
+
+void ApiServer::Route(absl::string_view method, absl::string_view path,
+                      httplib::Server::Handler handler) {
+  routes_.push_back({std::string(method), std::string(path)});
+  // "{name}" -> one path segment, captured (request.matches[1]).
+  std::string pattern;
+  for (absl::string_view part : absl::StrSplit(path, '/')) {
+    if (part.empty()) continue;
+    absl::StrAppend(&pattern, "/",
+                    absl::StartsWith(part, "{") ? "([^/]+)" : part);
+  }
+  if (pattern.empty()) pattern = "/";
+  if (method == "GET") {
+    server_.Get(pattern, std::move(handler));
+  } else if (method == "POST") {
+    server_.Post(pattern, std::move(handler));
+  } else {
+    server_.Delete(pattern, std::move(handler));
+  }
 }
 
 void ApiServer::HandleHealth(httplib::Response& response) {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -59,6 +60,10 @@ struct ApiServerOptions {
 //   GET  /metrics   Prometheus text format: the API's run metrics and each
 //                   VMM's gauges and counters (metrics.h)
 //   /functions...   deploy, list, show, delete, invoke (functions_handler.h)
+//   GET  /openapi.json  the OpenAPI 3.1 document of all of this (api/web)
+//   GET  /, /web/{file} the page (api/web); like the probes, open without
+//                       a token
+// routes() lists them.
 // Anything else is 404, a known path with another method 405; every error
 // body is {"code", "message"}.
 class ApiServer {
@@ -75,6 +80,15 @@ class ApiServer {
 
   int port() const { return port_; }
 
+  // One route the server answers: "GET", "/functions/{name}" (OpenAPI's
+  // path syntax). The 405 answers for other methods are not routes.
+  struct ApiRoute {
+    std::string method;
+    std::string path;
+  };
+  // Every route, as registered: what /openapi.json must document.
+  const std::vector<ApiRoute>& routes() const { return routes_; }
+
   // Stops accepting connections, lets streams in flight end (up to
   // drain_timeout), then stops serving and joins the server thread.
   // Idempotent. Call from any thread other than a handler.
@@ -83,6 +97,10 @@ class ApiServer {
  private:
   ApiServer(ApiServerOptions options, std::function<void()> on_shutdown);
   void RegisterRoutes();
+  // Registers `handler` for `method` (GET, POST or DELETE) on `path`, whose
+  // "{param}" segments match one path segment each, and records the route.
+  void Route(absl::string_view method, absl::string_view path,
+             httplib::Server::Handler handler);
   void HandleHealth(httplib::Response& response);
   void HandleMetrics(httplib::Response& response);
   void HandleShutdown(const httplib::Request& request,
@@ -99,6 +117,7 @@ class ApiServer {
   std::unique_ptr<FunctionRegistry> function_registry_;
   FunctionsHandler functions_;
   httplib::Server server_;
+  std::vector<ApiRoute> routes_;
   std::thread thread_;
   int port_ = 0;
 };
