@@ -37,12 +37,14 @@ latency="${BUILD_DIR}/bench/fleet/cloudlet_bench_channel_latency"
 
 # fleet_start N [VMM FLAGS...]: N VMMs and one API over them; sets API_URL
 # and VMM_ADDRESSES.
+FLEET_COUNT=0
 fleet_start() {
-  local count="$1" i dir port
+  local count="$1" i dir
   shift
+  FLEET_COUNT=$((FLEET_COUNT + 1))
   VMM_ADDRESSES=()
   for ((i = 1; i <= count; ++i)); do
-    dir="${BENCH_TMP}/fleet-${count}-${i}"
+    dir="${BENCH_TMP}/fleet-${FLEET_COUNT}-vmm-${i}"
     mkdir -p "${dir}/runtime"
     "${VMM}" --listen=127.0.0.1:0 --port_file="${dir}/port" \
       --runtime_dir="${dir}/runtime" "$@" >"${dir}/vmm.log" 2>&1 &
@@ -54,16 +56,22 @@ fleet_start() {
     }
     VMM_ADDRESSES+=("127.0.0.1:$(cat "${dir}/port")")
   done
-  local target api_log="${BENCH_TMP}/fleet-${count}-api.log"
+  local target api_log="${BENCH_TMP}/fleet-${FLEET_COUNT}-api.log"
   target="ipv4:$(IFS=, && echo "${VMM_ADDRESSES[*]}")"
   "${API}" --listen=127.0.0.1:0 --vmm_target="${target}" \
-    --state_dir="${BENCH_TMP}/fleet-${count}-state" >"${api_log}" 2>&1 &
+    --state_dir="${BENCH_TMP}/fleet-${FLEET_COUNT}-state" >"${api_log}" 2>&1 &
   CHAIN_PIDS+=($!)
-  poll_until 30 file_has "${api_log}" "listening address=" || return 1
+  poll_until 30 file_has "${api_log}" "listening address=" || {
+    echo "bench: cloudlet-api did not start" >&2
+    return 1
+  }
   local address
   address="$(grep -o 'listening address=[0-9.:]*' "${api_log}" | head -n 1)"
   API_URL="http://${address#listening address=}"
-  poll_until 30 curl -fs -o /dev/null "${API_URL}/healthz"
+  poll_until 30 curl -fs -o /dev/null "${API_URL}/healthz" || {
+    echo "bench: the API at ${API_URL} never became healthy" >&2
+    return 1
+  }
 }
 
 one_run() {  # one_run I: "<exit> <start> <end>" to result.I, stdout to out.I
