@@ -4,10 +4,14 @@
 #include <google/protobuf/util/json_util.h>
 #include <sys/socket.h>
 
+#include <map>
+#include <regex>
 #include <utility>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "api/functions/postgres_registry.h"
 #include "api/functions/sqlite_registry.h"
@@ -87,11 +91,29 @@ void ServeAsset(const WebAsset& asset, httplib::Response& response) {
                        std::string(WebAssetContentType(asset)));
 }
 
-constexpr char kRoutes[] =
-    "the API serves POST /run, /functions (GET, POST), /functions/{name} "
-    "(GET, DELETE), POST /functions/{name}/invoke, POST /shutdown, GET "
-    "/healthz, GET /livez, GET /metrics, GET /openapi.json and the page at "
-    "GET /";
+// 405 for `request`, whose path takes the methods `allow` lists.
+void SetNotAllowed(const httplib::Request& request, const std::string& allow,
+                   httplib::Response& response) {
+  response.set_header("Allow", allow);
+  response.status = 405;
+  response.set_content(
+      ErrorJson("METHOD_NOT_ALLOWED",
+                absl::StrCat(request.method, " ", request.path,
+                             ": method not allowed; use ", allow)) +
+          "\n",
+      "application/json");
+}
+
+// An OpenAPI path ("/functions/{name}") as cpp-httplib's pattern: each
+// "{param}" matches one segment, captured in request.matches.
+std::string PatternOf(absl::string_view path) {
+  std::string pattern;
+  for (absl::string_view part : absl::StrSplit(path, '/', absl::SkipEmpty())) {
+    absl::StrAppend(&pattern, "/",
+                    absl::StartsWith(part, "{") ? "([^/]+)" : part);
+  }
+  return pattern.empty() ? "/" : pattern;
+}
 
 }  // namespace
 
@@ -175,6 +197,14 @@ void ApiServer::RegisterRoutes() {
         return httplib::Server::HandlerResponse::Handled;
       }
     }
+    // No route takes PUT, PATCH or OPTIONS: answer before cpp-httplib reads
+    // a body (without a Content-Length it would wait for the connection to
+    // close).
+    if (request.method != "GET" && request.method != "HEAD" &&
+        request.method != "POST" && request.method != "DELETE") {
+      AnswerUnroutedMethod(request, response);
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (request.method != "POST" || request.has_header("Content-Length") ||
         request.has_header("Transfer-Encoding")) {
       return httplib::Server::HandlerResponse::Unhandled;
@@ -190,7 +220,7 @@ void ApiServer::RegisterRoutes() {
     } else {
       SetErrorResponse(
           absl::NotFoundError(absl::StrCat(request.path, ": not found; ",
-                                           kRoutes)),
+                                           routes_text_)),
           response);
     }
     return httplib::Server::HandlerResponse::Handled;
@@ -248,32 +278,28 @@ void ApiServer::RegisterRoutes() {
           functions_.Invoke(request, response);
         });
 
-  // A known path with the wrong method is 405 (cpp-httplib would say 404).
-  auto not_allowed = [](absl::string_view allow) {
-    return [allow = std::string(allow)](const httplib::Request& request,
-                                        httplib::Response& response) {
-      response.set_header("Allow", allow);
-      response.status = 405;
-      response.set_content(
-          ErrorJson("METHOD_NOT_ALLOWED",
-                    absl::StrCat(request.method, " ", request.path,
-                                 ": method not allowed; use ", allow)) +
-              "\n",
-          "application/json");
-    };
-  };
-  for (const char* path : {"/run", "/shutdown", R"(/functions/([^/]+)/invoke)"}) {
-    server_.Get(path, not_allowed("POST"));
-    server_.Put(path, not_allowed("POST"));
-    server_.Patch(path, not_allowed("POST"));
-    server_.Delete(path, not_allowed("POST"));
+  // Every other method on a known path is 405 naming the ones it takes
+  // (cpp-httplib would say 404): GET, POST and DELETE here, the others in
+  // the pre-routing handler. The list of routes in a 404 comes from the
+  // same table.
+  std::map<std::string, std::vector<std::string>> methods_by_path;
+  std::vector<std::string> listed;
+  for (const ApiRoute& route : routes_) {
+    methods_by_path[route.path].push_back(route.method);
+    listed.push_back(absl::StrCat(route.method, " ", route.path));
   }
-  for (const char* path :
-       {"/healthz", "/livez", "/metrics", "/openapi.json", "/"}) {
-    server_.Post(path, not_allowed("GET"));
-    server_.Put(path, not_allowed("GET"));
-    server_.Patch(path, not_allowed("GET"));
-    server_.Delete(path, not_allowed("GET"));
+  routes_text_ = absl::StrCat("the API serves ", absl::StrJoin(listed, ", "));
+  for (const auto& [path, methods] : methods_by_path) {
+    const std::string allow = absl::StrJoin(methods, ", ");
+    allowed_.push_back({std::regex(PatternOf(path)), allow});
+    for (const char* method : {"GET", "POST", "DELETE"}) {
+      if (absl::c_linear_search(methods, method)) continue;
+      Handle(method, PatternOf(path),
+             [allow](const httplib::Request& request,
+                     httplib::Response& response) {
+               SetNotAllowed(request, allow, response);
+             });
+    }
   }
 
   // Errors cpp-httplib produces itself (no route, body too large, bad
@@ -285,7 +311,7 @@ void ApiServer::RegisterRoutes() {
     std::string message = "bad request";
     if (response.status == 404) {
       code = "NOT_FOUND";
-      message = absl::StrCat(request.path, ": not found; ", kRoutes);
+      message = absl::StrCat(request.path, ": not found; ", routes_text_);
     } else if (response.status == 413) {
       code = "RESOURCE_EXHAUSTED";
       message = absl::StrCat("request body over the limit of ",
@@ -304,14 +330,24 @@ void ApiServer::RegisterRoutes() {
 void ApiServer::Route(absl::string_view method, absl::string_view path,
                       httplib::Server::Handler handler) {
   routes_.push_back({std::string(method), std::string(path)});
-  // "{name}" -> one path segment, captured (request.matches[1]).
-  std::string pattern;
-  for (absl::string_view part : absl::StrSplit(path, '/')) {
-    if (part.empty()) continue;
-    absl::StrAppend(&pattern, "/",
-                    absl::StartsWith(part, "{") ? "([^/]+)" : part);
+  Handle(method, PatternOf(path), std::move(handler));
+}
+
+void ApiServer::AnswerUnroutedMethod(const httplib::Request& request,
+                                     httplib::Response& response) const {
+  for (const auto& [pattern, allow] : allowed_) {
+    if (std::regex_match(request.path, pattern)) {
+      SetNotAllowed(request, allow, response);
+      return;
+    }
   }
-  if (pattern.empty()) pattern = "/";
+  SetErrorResponse(absl::NotFoundError(absl::StrCat(
+                       request.path, ": not found; ", routes_text_)),
+                   response);
+}
+
+void ApiServer::Handle(absl::string_view method, const std::string& pattern,
+                       httplib::Server::Handler handler) {
   if (method == "GET") {
     server_.Get(pattern, std::move(handler));
   } else if (method == "POST") {

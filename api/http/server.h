@@ -7,11 +7,13 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "api/metrics.h"
 #include "api/functions/function_registry.h"
@@ -101,6 +103,14 @@ class ApiServer {
   // "{param}" segments match one path segment each, and records the route.
   void Route(absl::string_view method, absl::string_view path,
              httplib::Server::Handler handler);
+  // 405 naming what the path takes, or 404 listing the routes: for a
+  // method no route takes.
+  void AnswerUnroutedMethod(const httplib::Request& request,
+                            httplib::Response& response) const;
+  // Registers `handler` for `method` (GET, POST or DELETE) on cpp-httplib's
+  // `pattern`, unrecorded.
+  void Handle(absl::string_view method, const std::string& pattern,
+              httplib::Server::Handler handler);
   void HandleHealth(httplib::Response& response);
   void HandleMetrics(httplib::Response& response);
   void HandleShutdown(const httplib::Request& request,
@@ -118,6 +128,12 @@ class ApiServer {
   FunctionsHandler functions_;
   httplib::Server server_;
   std::vector<ApiRoute> routes_;
+  std::string routes_text_;  // "the API serves POST /run, ...", for a 404
+  struct AllowedMethods {
+    std::regex pattern;  // a path of routes_
+    std::string allow;   // "GET, DELETE"
+  };
+  std::vector<AllowedMethods> allowed_;
   std::thread thread_;
   int port_ = 0;
 };

@@ -209,6 +209,14 @@ TEST_F(ApiHttpTest, UnknownPathIs404AndWrongMethodIs405) {
               "use POST");
   ExpectError(Call("POST", "/healthz", "{}"), 405, "METHOD_NOT_ALLOWED",
               "use GET");
+  // A path taking several methods names them all.
+  ExpectError(Call("PUT", "/functions", "{}"), 405, "METHOD_NOT_ALLOWED",
+              "use POST, GET");
+  ExpectError(Call("POST", "/functions/f", "{}"), 405, "METHOD_NOT_ALLOWED",
+              "use GET, DELETE");
+  // A 404 lists what there is.
+  ExpectError(Call("GET", "/nothing"), 404, "NOT_FOUND",
+              "GET /functions/{name}");
 }
 
 TEST_F(ApiHttpTest, UnreachableVmmIs503WithinTwoSeconds) {
