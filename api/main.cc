@@ -8,7 +8,6 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "api/http/bearer_auth.h"
 #include "api/http/server.h"
@@ -71,13 +70,6 @@ std::filesystem::path DefaultStateDir() {
          ".local" / "state" / "cloudlet";
 }
 
-bool SplitHostPort(const std::string& text, std::string* host, int* port) {
-  size_t colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0) return false;
-  *host = text.substr(0, colon);
-  return absl::SimpleAtoi(text.substr(colon + 1), port) && *port >= 0 &&
-         *port <= 65535;
-}
 
 }  // namespace
 
@@ -105,7 +97,7 @@ int main(int argc, char** argv) {
   }
 
   cloudlet::api::ApiServerOptions options;
-  if (!SplitHostPort(absl::GetFlag(FLAGS_listen), &options.host,
+  if (!cloudlet::SplitHostPort(absl::GetFlag(FLAGS_listen), &options.host,
                      &options.port)) {
     std::cerr << "cloudlet-api: --listen: expected HOST:PORT, got \""
               << absl::GetFlag(FLAGS_listen) << "\"\n";

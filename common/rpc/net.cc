@@ -1,5 +1,7 @@
 #include "common/rpc/net.h"
 
+#include "absl/strings/numbers.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -34,6 +36,14 @@ absl::StatusOr<uint16_t> PickFreeLoopbackPort() {
         absl::StrCat("getsockname: ", std::strerror(errno)));
   }
   return ntohs(addr.sin_port);
+}
+
+bool SplitHostPort(absl::string_view text, std::string* host, int* port) {
+  size_t colon = text.rfind(':');
+  if (colon == absl::string_view::npos || colon == 0) return false;
+  *host = std::string(text.substr(0, colon));
+  return absl::SimpleAtoi(text.substr(colon + 1), port) && *port >= 0 &&
+         *port <= 65535;
 }
 
 bool IsLoopbackHost(absl::string_view host) {

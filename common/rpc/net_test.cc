@@ -14,6 +14,21 @@ TEST(IsLoopbackHost, KnowsLoopbackFromTheRest) {
   }
 }
 
+TEST(SplitHostPort, SplitsAtTheLastColonAndChecksThePort) {
+  std::string host;
+  int port = -1;
+  ASSERT_TRUE(SplitHostPort("127.0.0.1:3000", &host, &port));
+  EXPECT_EQ(host, "127.0.0.1");
+  EXPECT_EQ(port, 3000);
+  ASSERT_TRUE(SplitHostPort("[::1]:0", &host, &port));
+  EXPECT_EQ(host, "[::1]");
+  EXPECT_EQ(port, 0);
+  for (const char* bad : {"127.0.0.1", ":3000", "host:", "host:65536",
+                          "host:-1", "host:http"}) {
+    EXPECT_FALSE(SplitHostPort(bad, &host, &port)) << bad;
+  }
+}
+
 TEST(PickFreeLoopbackPort, GivesAPortAboveZero) {
   absl::StatusOr<uint16_t> port = PickFreeLoopbackPort();
   ASSERT_TRUE(port.ok()) << port.status();

@@ -255,12 +255,6 @@ absl::StatusOr<VmBackend> MakeVmBackend(vmm::Accel accel,
   return backend;
 }
 
-// The host of a HOST:PORT listen address ("[::1]:50051" -> "[::1]").
-std::string ListenHost(const std::string& listen) {
-  size_t colon = listen.rfind(':');
-  return colon == std::string::npos ? listen : listen.substr(0, colon);
-}
-
 int Fail(const absl::Status& status) {
   spdlog::error("event=startup_failed error=\"{}\"",
                 std::string(status.message()));
@@ -281,15 +275,20 @@ int Serve() {
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       cloudlet::MakeServerCredentials(tls);
   if (!credentials.ok()) return Fail(credentials.status());
-  if (!tls.enabled() && !absl::GetFlag(FLAGS_allow_plaintext) &&
-      !cloudlet::IsLoopbackHost(ListenHost(listen))) {
+  std::string listen_host;
+  int listen_port = 0;
+  if (!cloudlet::SplitHostPort(listen, &listen_host, &listen_port)) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "--listen: expected HOST:PORT, got \"", listen, "\"")));
+  }
+  const bool loopback = cloudlet::IsLoopbackHost(listen_host);
+  if (!tls.enabled() && !absl::GetFlag(FLAGS_allow_plaintext) && !loopback) {
     return Fail(absl::InvalidArgumentError(absl::StrCat(
         "--listen=", listen,
         " is reachable from other hosts: serve TLS (--tls_cert_file, "
         "--tls_key_file, --tls_client_ca_file) or say --allow_plaintext")));
   }
-  if (tls.enabled() && tls.client_ca_file.empty() &&
-      !cloudlet::IsLoopbackHost(ListenHost(listen))) {
+  if (tls.enabled() && tls.client_ca_file.empty() && !loopback) {
     spdlog::warn(
         "event=tls_without_client_auth listen={} note=\"any client that "
         "reaches the port can run code; give --tls_client_ca_file\"",
