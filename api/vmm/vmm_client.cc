@@ -107,27 +107,13 @@ absl::Status VmmClient::WaitUntilReachable(grpc::Channel& channel,
       absl::FormatDuration(timeout), "; is cloudlet-vmm running?"));
 }
 
-absl::StatusOr<v1::VmmHealthResponse> VmmClient::Health() {
-  if (absl::Status s =
-          WaitUntilReachable(*control_channel_, options_.connect_timeout);
-      !s.ok()) {
-    return s;
-  }
-  return HealthCall(absl::Now() + options_.call_timeout);
-}
-
 absl::StatusOr<v1::VmmHealthResponse> VmmClient::Health(
     absl::Duration timeout) {
-  absl::Time deadline = absl::Now() + timeout;
+  const absl::Time deadline = absl::Now() + timeout;
   if (absl::Status s = WaitUntilReachable(*control_channel_, timeout);
       !s.ok()) {
     return s;
   }
-  return HealthCall(deadline);
-}
-
-absl::StatusOr<v1::VmmHealthResponse> VmmClient::HealthCall(
-    absl::Time deadline) {
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(deadline));
   v1::VmmHealthResponse response;

@@ -26,7 +26,7 @@ struct VmmClientOptions {
   // How long a call may wait for the VMM to be reachable before it fails
   // with UNAVAILABLE (the API then answers 503 instead of hanging).
   absl::Duration connect_timeout = absl::Seconds(1);
-  // Deadline of the short calls, Health and Shutdown.
+  // Deadline of Shutdown (a run's Health check has its own, shorter one).
   absl::Duration call_timeout = absl::Seconds(5);
   // Deadline of a whole Run stream: a backstop only; runs end by their own
   // timeout, and cancellation ends them at once.
@@ -83,12 +83,9 @@ class VmmClient {
 
   const std::string& target() const { return options_.target; }
 
-  // Unavailable (naming the target) when the VMM cannot be reached within
-  // connect_timeout; otherwise the call's own status.
-  absl::StatusOr<v1::VmmHealthResponse> Health();
-  // As Health(), but within `timeout` in all (connecting and the call), for
-  // callers that must answer quickly, like a metrics scrape.
-  absl::StatusOr<v1::VmmHealthResponse> Health(absl::Duration timeout);
+  // Unavailable (naming the target) when no VMM can be reached within
+  // connect_timeout; otherwise the call's own status. (Each VMM's Health is
+  // VmmFleet's.)
   absl::StatusOr<v1::ShutdownResponse> Shutdown(
       const v1::ShutdownRequest& request);
 
@@ -109,7 +106,9 @@ class VmmClient {
   // becomes ready within another connect_timeout (its first health check
   // was late).
   absl::Status WhyNoVmmServes(absl::Status unreachable);
-  absl::StatusOr<v1::VmmHealthResponse> HealthCall(absl::Time deadline);
+  // One VMM's Health over the control channel, within `timeout` in all
+  // (connecting and the call).
+  absl::StatusOr<v1::VmmHealthResponse> Health(absl::Duration timeout);
 
   VmmClientOptions options_;
   // Runs: health-checked round robin with retries before acceptance.
