@@ -122,7 +122,6 @@ ApiServer::ApiServer(ApiServerOptions options,
     : options_(std::move(options)),
       on_shutdown_requested_(std::move(on_shutdown)),
       vmm_(options_.vmm),
-      fleet_(options_.vmm.target, options_.vmm.security),
       metrics_(registry_),
       run_handler_(&vmm_, &streams_, &metrics_, options_.run),
       function_registry_(
@@ -358,7 +357,7 @@ void ApiServer::Handle(absl::string_view method, const std::string& pattern,
 }
 
 void ApiServer::HandleHealth(httplib::Response& response) {
-  const FleetProbe fleet = fleet_.Probe(options_.vmm.connect_timeout);
+  const FleetProbe fleet = vmm_.fleet().Probe(options_.vmm.connect_timeout);
   Struct body;
   Struct& api = *(*body.mutable_fields())["api"].mutable_struct_value();
   (*api.mutable_fields())["serving"].set_bool_value(true);
@@ -409,7 +408,7 @@ void ApiServer::HandleHealth(httplib::Response& response) {
 
 void ApiServer::HandleMetrics(httplib::Response& response) {
   metrics_.SetActiveStreams(streams_.active());
-  const FleetProbe fleet = fleet_.Probe(options_.metrics_vmm_timeout);
+  const FleetProbe fleet = vmm_.fleet().Probe(options_.metrics_vmm_timeout);
   if (!fleet.resolved.ok()) {
     spdlog::debug("event=metrics_without_vmm error=\"{}\"",
                   fleet.resolved.ToString());

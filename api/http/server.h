@@ -20,7 +20,6 @@
 #include "api/http/functions_handler.h"
 #include "api/http/run_handler.h"
 #include "api/vmm/vmm_client.h"
-#include "api/vmm/vmm_fleet.h"
 
 namespace cloudlet::api {
 
@@ -119,7 +118,6 @@ class ApiServer {
   ApiServerOptions options_;
   std::function<void()> on_shutdown_requested_;
   VmmClient vmm_;
-  VmmFleet fleet_;  // per-VMM state for /healthz and /metrics
   StreamCounter streams_;
   prometheus::Registry registry_;
   ApiMetrics metrics_;

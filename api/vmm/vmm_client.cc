@@ -90,11 +90,13 @@ VmmClient::VmmClient(VmmClientOptions options)
       runs_stub_(v1::VmmService::NewStub(runs_channel_)),
       control_channel_(MakeVmmChannel(options_.target, kControlServiceConfig,
                                       options_.security)),
-      control_stub_(v1::VmmService::NewStub(control_channel_)) {
-  // Connect both now, so that the first run does not wait for a handshake
+      control_stub_(v1::VmmService::NewStub(control_channel_)),
+      fleet_(options_.target, options_.security) {
+  // Connect all now, so that the first run does not wait for a handshake
   // and, on the runs' channel, a first health check.
   runs_channel_->GetState(/*try_to_connect=*/true);
   control_channel_->GetState(/*try_to_connect=*/true);
+  fleet_.Connect();
 }
 
 absl::Status VmmClient::WaitUntilReachable(grpc::Channel& channel,
@@ -105,22 +107,6 @@ absl::Status VmmClient::WaitUntilReachable(grpc::Channel& channel,
   return absl::UnavailableError(absl::StrCat(
       "the VMM at ", options_.target, " did not answer within ",
       absl::FormatDuration(timeout), "; is cloudlet-vmm running?"));
-}
-
-absl::StatusOr<v1::VmmHealthResponse> VmmClient::Health(
-    absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  if (absl::Status s = WaitUntilReachable(*control_channel_, timeout);
-      !s.ok()) {
-    return s;
-  }
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(deadline));
-  v1::VmmHealthResponse response;
-  grpc::Status status =
-      control_stub_->Health(&context, v1::VmmHealthRequest(), &response);
-  if (!status.ok()) return FromGrpcStatus(status);
-  return response;
 }
 
 absl::StatusOr<v1::ShutdownResponse> VmmClient::Shutdown(
@@ -141,7 +127,6 @@ absl::StatusOr<v1::ShutdownResponse> VmmClient::Shutdown(
 
 absl::StatusOr<std::unique_ptr<RunStream>> VmmClient::StartRun(
     const v1::RunRequest& request) {
-  control_channel_->GetState(/*try_to_connect=*/true);
   if (absl::Status s =
           WaitUntilReachable(*runs_channel_, options_.connect_timeout);
       !s.ok()) {
@@ -160,32 +145,39 @@ absl::StatusOr<std::unique_ptr<RunStream>> VmmClient::StartRun(
 }
 
 absl::Status VmmClient::WhyNoVmmServes(absl::Status unreachable) {
-  // The runs' channel already waited connect_timeout, and the control
-  // channel connected meanwhile (StartRun asked it to): a VMM that is up
-  // answers at once, one that is down never does.
-  absl::StatusOr<v1::VmmHealthResponse> health =
-      Health(absl::Milliseconds(300));
-  if (!health.ok()) return unreachable;  // none answers at all
-  if (health->shutting_down()) {
-    return absl::UnavailableError(
-        "the VMM is shutting down and takes no new runs");
-  }
-  const bool has_room = health->running_runs() < health->max_vms() ||
-                        health->queued_runs() < health->max_queue();
-  if (has_room) {
-    // Up and with room: the runs' channel is still waiting for its first
-    // health check (slow on a loaded host). Give it another moment.
-    if (WaitUntilReachable(*runs_channel_, options_.connect_timeout).ok()) {
-      return absl::OkStatus();
+  // The runs' channel already waited connect_timeout, and the fleet's
+  // channels are connected (since construction): a VMM that is up answers
+  // at once, one that is down never does.
+  const FleetProbe fleet = fleet_.Probe(absl::Milliseconds(300));
+  const v1::VmmHealthResponse* full = nullptr;
+  bool answered = false;
+  for (const VmmProbe& vmm : fleet.vmms) {
+    if (!vmm.health.ok()) continue;
+    answered = true;
+    if (vmm.health->shutting_down()) continue;
+    const bool has_room = vmm.health->running_runs() < vmm.health->max_vms() ||
+                          vmm.health->queued_runs() < vmm.health->max_queue();
+    if (has_room) {
+      // Up and with room: the runs' channel is still waiting for its first
+      // health check (slow on a loaded host). Give it another moment.
+      if (WaitUntilReachable(*runs_channel_, options_.connect_timeout).ok()) {
+        return absl::OkStatus();
+      }
+      return absl::UnavailableError(absl::StrCat(
+          "the VMM at ", vmm.address,
+          " answers but its grpc.health.v1 check does not say SERVING"));
     }
-    return absl::UnavailableError(absl::StrCat(
-        "the VMM at ", options_.target,
-        " answers but its grpc.health.v1 check does not say SERVING"));
+    full = &*vmm.health;
+  }
+  if (!answered) return unreachable;  // none answers at all
+  if (full == nullptr) {
+    return absl::UnavailableError(
+        "the VMMs are shutting down and take no new runs");
   }
   return absl::ResourceExhaustedError(absl::StrCat(
-      "every VMM is busy (one reports ", health->running_runs(), " of ",
-      health->max_vms(), " VM slots in use and ", health->queued_runs(),
-      " of ", health->max_queue(), " queue places taken); try again later"));
+      "every VMM is busy (one reports ", full->running_runs(), " of ",
+      full->max_vms(), " VM slots in use and ", full->queued_runs(), " of ",
+      full->max_queue(), " queue places taken); try again later"));
 }
 
 }  // namespace cloudlet::api

@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "api/vmm/vmm_channel.h"
+#include "api/vmm/vmm_fleet.h"
 #include "vmm.grpc.pb.h"
 
 namespace cloudlet::api {
@@ -82,6 +83,8 @@ class VmmClient {
   explicit VmmClient(VmmClientOptions options);
 
   const std::string& target() const { return options_.target; }
+  // Each VMM of the target, one by one (/healthz, /metrics).
+  VmmFleet& fleet() { return fleet_; }
 
   // Unavailable (naming the target) when no VMM can be reached within
   // connect_timeout; otherwise the call's own status. (Each VMM's Health is
@@ -100,23 +103,21 @@ class VmmClient {
   // Unavailable when `channel` has no VMM to call within `timeout`.
   absl::Status WaitUntilReachable(grpc::Channel& channel,
                                   absl::Duration timeout);
-  // Why the runs' channel has no VMM: ResourceExhausted when VMMs answer
-  // but none serves (all busy), Unavailable when shutting down, else
-  // `unreachable`. OK when a VMM with room answers and the runs' channel
-  // becomes ready within another connect_timeout (its first health check
-  // was late).
+  // Why the runs' channel has no VMM, from every VMM's Health:
+  // ResourceExhausted when those that answer are all full, Unavailable
+  // when they all shut down, else `unreachable`. OK when one with room
+  // answers and the runs' channel becomes ready within another
+  // connect_timeout (its first health check was late).
   absl::Status WhyNoVmmServes(absl::Status unreachable);
-  // One VMM's Health over the control channel, within `timeout` in all
-  // (connecting and the call).
-  absl::StatusOr<v1::VmmHealthResponse> Health(absl::Duration timeout);
 
   VmmClientOptions options_;
   // Runs: health-checked round robin with retries before acceptance.
   std::shared_ptr<grpc::Channel> runs_channel_;
   std::unique_ptr<v1::VmmService::Stub> runs_stub_;
-  // Health and Shutdown: every VMM, busy or not.
+  // Shutdown: every VMM, busy or not.
   std::shared_ptr<grpc::Channel> control_channel_;
   std::unique_ptr<v1::VmmService::Stub> control_stub_;
+  VmmFleet fleet_;
 };
 
 }  // namespace cloudlet::api

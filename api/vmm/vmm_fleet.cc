@@ -28,22 +28,29 @@ int FleetProbe::ready() const {
 VmmFleet::VmmFleet(std::string target, VmmChannelSecurity security)
     : target_(std::move(target)), security_(std::move(security)) {}
 
-std::shared_ptr<v1::VmmService::Stub> VmmFleet::StubFor(
-    const VmmAddress& address) {
+std::shared_ptr<grpc::Channel> VmmFleet::ChannelFor(const VmmAddress& address) {
   absl::MutexLock lock(&mu_);
-  std::shared_ptr<v1::VmmService::Stub>& stub = stubs_[address.target];
-  if (stub == nullptr) {
-    stub = v1::VmmService::NewStub(
-        MakeVmmChannel(address.target, /*service_config=*/"", security_));
+  std::shared_ptr<grpc::Channel>& channel = channels_[address.target];
+  if (channel == nullptr) {
+    channel = MakeVmmChannel(address.target, /*service_config=*/"", security_);
   }
-  return stub;
+  return channel;
+}
+
+void VmmFleet::Connect() {
+  absl::StatusOr<std::vector<VmmAddress>> addresses =
+      ResolveVmmAddresses(target_);
+  if (!addresses.ok()) return;
+  for (const VmmAddress& address : *addresses) {
+    ChannelFor(address)->GetState(/*try_to_connect=*/true);
+  }
 }
 
 void VmmFleet::Forget(const std::vector<VmmAddress>& current) {
   absl::flat_hash_set<std::string> named;
   for (const VmmAddress& address : current) named.insert(address.target);
   absl::MutexLock lock(&mu_);
-  absl::erase_if(stubs_, [&](const auto& entry) {
+  absl::erase_if(channels_, [&](const auto& entry) {
     return !named.contains(entry.first);
   });
 }
@@ -60,7 +67,7 @@ FleetProbe VmmFleet::Probe(absl::Duration timeout) {
 
   // One call per VMM, all in flight together; each ends by its deadline.
   struct Call {
-    std::shared_ptr<v1::VmmService::Stub> stub;
+    std::unique_ptr<v1::VmmService::Stub> stub;
     grpc::ClientContext context;
     v1::VmmHealthRequest request;
     v1::VmmHealthResponse response;
@@ -71,7 +78,7 @@ FleetProbe VmmFleet::Probe(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   for (const VmmAddress& address : *addresses) {
     auto call = std::make_unique<Call>();
-    call->stub = StubFor(address);
+    call->stub = v1::VmmService::NewStub(ChannelFor(address));
     call->context.set_deadline(absl::ToChronoTime(deadline));
     // A channel made by this probe connects first rather than failing.
     call->context.set_wait_for_ready(true);

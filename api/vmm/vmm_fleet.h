@@ -37,11 +37,16 @@ struct FleetProbe {
 };
 
 // Asks each VMM behind a target for its Health, one channel per VMM, for
-// /healthz and /metrics: the runs' channel spreads calls and so cannot say
-// which VMM is which. Thread-safe.
+// /healthz and /metrics, and for why a run found no VMM: the runs' channel
+// spreads calls and so cannot say which VMM is which. Thread-safe.
 class VmmFleet {
  public:
   VmmFleet(std::string target, VmmChannelSecurity security);
+
+  // Resolves the target and starts connecting to each VMM, so that the
+  // first probe does not wait for handshakes. Best effort: a target that
+  // does not resolve now is tried again by each probe.
+  void Connect();
 
   // Resolves the target again (pods come and go) and asks every VMM at
   // once, each within `timeout`; so a probe takes about `timeout` at most,
@@ -49,15 +54,15 @@ class VmmFleet {
   FleetProbe Probe(absl::Duration timeout);
 
  private:
-  std::shared_ptr<v1::VmmService::Stub> StubFor(const VmmAddress& address);
+  std::shared_ptr<grpc::Channel> ChannelFor(const VmmAddress& address);
   // Drops the channels of VMMs the target no longer names.
   void Forget(const std::vector<VmmAddress>& current);
 
   const std::string target_;
   const VmmChannelSecurity security_;
   absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::shared_ptr<v1::VmmService::Stub>>
-      stubs_ ABSL_GUARDED_BY(mu_);  // by VmmAddress::target
+  absl::flat_hash_map<std::string, std::shared_ptr<grpc::Channel>> channels_
+      ABSL_GUARDED_BY(mu_);  // by VmmAddress::target
 };
 
 }  // namespace cloudlet::api
